@@ -1,0 +1,986 @@
+//! Contacts: create, the deprecated list, get, update, delete, contacts of a business, and the
+//! bulk business assignment (spec: `contacts.json`; behaviour: dossier §2, §3).
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::Router;
+use chrono::Datelike;
+use hilo_types::contacts::{
+    Contact, ContactListItem, ContactResponse, ContactsByBusinessResponse, ContactsListResponse,
+    ContactsMeta, CreateContact, CreatedBy, CustomFieldInput, CustomFieldValue, DndSettings,
+    InboundDndSettings, SuccededResponse, UpdateContact, UpdateContactResponse,
+};
+use hilo_types::Patch;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::route;
+use super::tags::{load_tags, load_tags_for, normalize_tags, replace_tags};
+use crate::auth::Auth;
+use crate::db::Flag;
+use crate::endpoints::Operation;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{is_id, new_id};
+use crate::sql::{bind_list, like_contains, SqlBuilder};
+use crate::state::AppState;
+use crate::tenancy::{find_location, Location};
+use crate::time::{format_ms, now_ms, parse_birth_date};
+use crate::trace::Reply;
+use crate::validate::{optional, required, Body, Field, Kind, NoParams, QueryParams, Schema};
+
+pub fn routes(router: Router<AppState>) -> Router<AppState> {
+    let router = route(router, Operation::CreateContact, create_contact);
+    let router = route(router, Operation::ListContacts, list_contacts);
+    let router = route(router, Operation::GetContact, get_contact);
+    let router = route(router, Operation::UpdateContact, update_contact);
+    let router = route(router, Operation::DeleteContact, delete_contact);
+    let router = route(router, Operation::ContactsByBusiness, contacts_by_business);
+    route(router, Operation::BulkBusiness, bulk_business)
+}
+
+// ---- input schemas ----
+
+const DND_SETTING: &[Field] = &[
+    required("status", Kind::OneOf(&["active", "inactive", "permanent"])),
+    optional("message", Kind::String),
+    optional("code", Kind::String),
+];
+const DND_SETTINGS: &[Field] = &[
+    optional("Call", Kind::Object(DND_SETTING)),
+    optional("Email", Kind::Object(DND_SETTING)),
+    optional("SMS", Kind::Object(DND_SETTING)),
+    optional("WhatsApp", Kind::Object(DND_SETTING)),
+    optional("GMB", Kind::Object(DND_SETTING)),
+    optional("FB", Kind::Object(DND_SETTING)),
+    optional("RCS", Kind::Object(DND_SETTING)),
+];
+const INBOUND_DND_SETTING: &[Field] = &[
+    required("status", Kind::OneOf(&["active", "inactive"])),
+    optional("message", Kind::String),
+];
+const INBOUND_DND_SETTINGS: &[Field] = &[optional("all", Kind::Object(INBOUND_DND_SETTING))];
+const CUSTOM_FIELD: &[Field] = &[
+    optional("id", Kind::String),
+    optional("key", Kind::String),
+    optional("field_value", Kind::Any),
+    optional("fieldValue", Kind::Any),
+    optional("value", Kind::Any),
+];
+
+/// The fields create, update (and later upsert) share.
+macro_rules! contact_fields {
+    ($($extra:expr),* $(,)?) => {
+        &[
+            $($extra,)*
+            optional("firstName", Kind::String),
+            optional("lastName", Kind::String),
+            optional("name", Kind::String),
+            optional("email", Kind::Email),
+            optional("gender", Kind::String),
+            optional("phone", Kind::String),
+            optional("address1", Kind::String),
+            optional("city", Kind::String),
+            optional("state", Kind::String),
+            optional("postalCode", Kind::String),
+            optional("website", Kind::String),
+            optional("timezone", Kind::String),
+            optional("dnd", Kind::Bool),
+            optional("dndSettings", Kind::Object(DND_SETTINGS)),
+            optional("inboundDndSettings", Kind::Object(INBOUND_DND_SETTINGS)),
+            optional("tags", Kind::StringArray),
+            optional("customFields", Kind::ObjectArray(CUSTOM_FIELD)),
+            optional("source", Kind::String),
+            optional("dateOfBirth", Kind::String),
+            optional("country", Kind::String),
+            optional("companyName", Kind::String),
+            optional("assignedTo", Kind::String),
+        ]
+    };
+}
+
+impl Schema for CreateContact {
+    const FIELDS: &'static [Field] = contact_fields!(required("locationId", Kind::String));
+    const HAS_LOCATION: bool = true;
+}
+
+impl Schema for UpdateContact {
+    const FIELDS: &'static [Field] = contact_fields!();
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListContactsQuery {
+    location_id: String,
+    start_after_id: Option<String>,
+    start_after: Option<i64>,
+    query: Option<String>,
+    limit: Option<i64>,
+    sort_by: Option<String>,
+    order: Option<String>,
+}
+
+impl Schema for ListContactsQuery {
+    const FIELDS: &'static [Field] = &[
+        required("locationId", Kind::String),
+        optional("startAfterId", Kind::String),
+        optional("startAfter", Kind::QueryInt { min: 0, max: i64::MAX }),
+        optional("query", Kind::String),
+        optional("limit", Kind::QueryInt { min: 1, max: 100 }),
+        // Not in the spec, but n8n and the white-label docs send them.
+        optional("sortBy", Kind::OneOf(&["date_added", "date_updated"])),
+        optional("order", Kind::OneOf(&["asc", "desc"])),
+    ];
+    const HAS_LOCATION: bool = true;
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ByBusinessQuery {
+    location_id: String,
+    limit: Option<i64>,
+    skip: Option<i64>,
+    query: Option<String>,
+}
+
+impl Schema for ByBusinessQuery {
+    const FIELDS: &'static [Field] = &[
+        required("locationId", Kind::String),
+        optional("limit", Kind::QueryInt { min: 1, max: 100 }),
+        optional("skip", Kind::QueryInt { min: 0, max: i64::MAX }),
+        optional("query", Kind::String),
+    ];
+    const HAS_LOCATION: bool = true;
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BulkBusinessBody {
+    location_id: String,
+    ids: Vec<String>,
+    business_id: Option<String>,
+}
+
+impl Schema for BulkBusinessBody {
+    const FIELDS: &'static [Field] = &[
+        required("locationId", Kind::String),
+        required("ids", Kind::StringArray),
+        optional("businessId", Kind::String),
+    ];
+    const HAS_LOCATION: bool = true;
+}
+
+#[derive(Debug, Serialize)]
+struct BulkBusinessResponse {
+    success: bool,
+    ids: Vec<String>,
+}
+
+// ---- storage ----
+
+const COLUMNS: &str = "id, location_id, first_name, last_name, name, first_name_lower, \
+    last_name_lower, full_name_lower, email, email_lower, phone, company_name, timezone, dnd, \
+    dnd_settings, inbound_dnd_settings, contact_type, source, assigned_to, address1, city, state, \
+    country, postal_code, website, gender, date_of_birth, business_id, custom_fields, created_by, \
+    date_added, date_updated";
+
+/// A contact as stored. JSON-valued columns hold serialised `hilo-types` values.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub(crate) struct ContactRow {
+    id: String,
+    location_id: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    name: Option<String>,
+    first_name_lower: Option<String>,
+    last_name_lower: Option<String>,
+    full_name_lower: Option<String>,
+    email: Option<String>,
+    email_lower: Option<String>,
+    phone: Option<String>,
+    company_name: Option<String>,
+    timezone: Option<String>,
+    dnd: Flag,
+    dnd_settings: Option<String>,
+    inbound_dnd_settings: Option<String>,
+    contact_type: String,
+    source: Option<String>,
+    assigned_to: Option<String>,
+    address1: Option<String>,
+    city: Option<String>,
+    state: Option<String>,
+    country: Option<String>,
+    postal_code: Option<String>,
+    website: Option<String>,
+    gender: Option<String>,
+    date_of_birth: Option<String>,
+    business_id: Option<String>,
+    custom_fields: String,
+    created_by: Option<String>,
+    date_added: i64,
+    date_updated: i64,
+}
+
+impl ContactRow {
+    fn custom_fields(&self) -> Vec<CustomFieldValue> {
+        serde_json::from_str(&self.custom_fields).unwrap_or_default()
+    }
+
+    fn dnd_settings(&self) -> Option<DndSettings> {
+        self.dnd_settings.as_deref().and_then(|s| serde_json::from_str(s).ok())
+    }
+
+    fn date_of_birth_iso(&self) -> Option<String> {
+        self.date_of_birth.as_ref().map(|d| format!("{d}T00:00:00.000Z"))
+    }
+
+    /// The single-contact shape: absent values omitted.
+    fn to_contact(&self, tags: Vec<String>) -> Contact {
+        Contact {
+            id: self.id.clone(),
+            location_id: self.location_id.clone(),
+            name: self.name.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            first_name_lower_case: self.first_name_lower.clone(),
+            last_name_lower_case: self.last_name_lower.clone(),
+            full_name_lower_case: self.full_name_lower.clone(),
+            email: self.email.clone(),
+            email_lower_case: self.email_lower.clone(),
+            phone: self.phone.clone(),
+            company_name: self.company_name.clone(),
+            timezone: self.timezone.clone(),
+            dnd: self.dnd.0,
+            dnd_settings: self.dnd_settings(),
+            inbound_dnd_settings: self
+                .inbound_dnd_settings
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok()),
+            contact_type: self.contact_type.clone(),
+            source: self.source.clone(),
+            assigned_to: self.assigned_to.clone(),
+            address1: self.address1.clone(),
+            city: self.city.clone(),
+            state: self.state.clone(),
+            country: self.country.clone(),
+            postal_code: self.postal_code.clone(),
+            website: self.website.clone(),
+            gender: self.gender.clone(),
+            tags,
+            date_of_birth: self.date_of_birth_iso(),
+            date_added: format_ms(self.date_added),
+            date_updated: format_ms(self.date_updated),
+            custom_fields: self.custom_fields(),
+            business_id: self.business_id.clone(),
+            created_by: self.created_by.as_deref().and_then(|s| serde_json::from_str(s).ok()),
+            ..Contact::default()
+        }
+    }
+
+    /// The create response adds `deleted`, `birthMonth` and `birthDay` (spec:
+    /// `CreateContactSchema`).
+    fn to_created_contact(&self, tags: Vec<String>) -> Contact {
+        let birth = self
+            .date_of_birth
+            .as_deref()
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+        Contact {
+            deleted: Some(false),
+            birth_month: birth.map(|d| d.month()),
+            birth_day: birth.map(|d| d.day()),
+            ..self.to_contact(tags)
+        }
+    }
+
+    fn to_list_item(&self, tags: Vec<String>) -> ContactListItem {
+        ContactListItem {
+            id: self.id.clone(),
+            location_id: self.location_id.clone(),
+            contact_name: self.full_name_lower.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            company_name: self.company_name.clone(),
+            email: self.email.clone(),
+            phone: self.phone.clone(),
+            dnd: self.dnd.0,
+            contact_type: self.contact_type.clone(),
+            source: self.source.clone(),
+            assigned_to: self.assigned_to.clone(),
+            address1: self.address1.clone(),
+            city: self.city.clone(),
+            state: self.state.clone(),
+            postal_code: self.postal_code.clone(),
+            country: self.country.clone(),
+            website: self.website.clone(),
+            timezone: self.timezone.clone(),
+            date_added: format_ms(self.date_added),
+            date_updated: format_ms(self.date_updated),
+            date_of_birth: self.date_of_birth_iso(),
+            business_id: self.business_id.clone(),
+            tags,
+            custom_fields: self.custom_fields(),
+            ..ContactListItem::default()
+        }
+    }
+}
+
+/// The 400 HighLevel answers for a contact id it does not know (dossier §7 #3).
+pub(crate) fn contact_not_found(contact_id: &str) -> ApiError {
+    if is_id(contact_id) {
+        ApiError::bad_request(format!("Contact not found for id:{contact_id}"))
+    } else {
+        ApiError::bad_request(format!("Contact with id {contact_id} not found"))
+    }
+}
+
+/// The contact, if it exists and is in the caller's location: 400 if it does not exist, 403 if
+/// it belongs to another location. This lookup alone is not scoped by location, because telling
+/// those two apart is HighLevel's contract.
+pub(crate) async fn load_contact(state: &AppState, auth: &Auth, contact_id: &str) -> ApiResult<ContactRow> {
+    let row: Option<ContactRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM contacts WHERE id = $1"))
+        .bind(contact_id)
+        .fetch_optional(state.db.read())
+        .await?;
+    let row = row.ok_or_else(|| contact_not_found(contact_id))?;
+    auth.check_location(&row.location_id)?;
+    Ok(row)
+}
+
+/// Like [`load_contact`], for routes under a contact that only need it to exist.
+pub(crate) async fn require_contact(state: &AppState, auth: &Auth, contact_id: &str) -> ApiResult<()> {
+    load_contact(state, auth, contact_id).await.map(drop)
+}
+
+async fn token_location(state: &AppState, auth: &Auth) -> ApiResult<Location> {
+    find_location(&state.db, &auth.location_id)
+        .await?
+        .ok_or(ApiError::WrongLocation)
+}
+
+// ---- applying a change ----
+
+/// The changes of a create, as an update of an empty contact: one code path normalises both.
+fn create_as_update(body: CreateContact) -> UpdateContact {
+    fn v<T>(o: Option<T>) -> Patch<T> {
+        o.map_or(Patch::Absent, Patch::Value)
+    }
+    UpdateContact {
+        first_name: v(body.first_name),
+        last_name: v(body.last_name),
+        name: v(body.name),
+        email: v(body.email),
+        phone: v(body.phone),
+        address1: v(body.address1),
+        city: v(body.city),
+        state: v(body.state),
+        postal_code: v(body.postal_code),
+        website: v(body.website),
+        timezone: v(body.timezone),
+        dnd: body.dnd,
+        dnd_settings: body.dnd_settings,
+        inbound_dnd_settings: body.inbound_dnd_settings,
+        tags: body.tags,
+        custom_fields: body.custom_fields,
+        source: v(body.source),
+        date_of_birth: v(body.date_of_birth),
+        country: v(body.country),
+        assigned_to: v(body.assigned_to),
+        company_name: v(body.company_name),
+        gender: v(body.gender),
+    }
+}
+
+/// Applies `change` to `row`, normalising as HighLevel does (E.164 phones, derived lower-case
+/// fields, ISO birth dates). Returns the new tag set when the change replaces it.
+fn apply_change(row: &mut ContactRow, change: UpdateContact, location: &Location) -> ApiResult<Option<Vec<String>>> {
+    let mut errors = Vec::new();
+
+    // First and last name win over `name`; `name` alone is split at its first space.
+    if change.first_name.is_absent() && change.last_name.is_absent() {
+        match change.name {
+            Patch::Value(name) => {
+                let mut parts = name.trim().splitn(2, ' ');
+                row.first_name = parts.next().filter(|s| !s.is_empty()).map(str::to_owned);
+                row.last_name = parts.next().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+            }
+            Patch::Null => {
+                row.first_name = None;
+                row.last_name = None;
+            }
+            Patch::Absent => {}
+        }
+    } else {
+        row.first_name = change.first_name.apply(row.first_name.take());
+        row.last_name = change.last_name.apply(row.last_name.take());
+    }
+    let full = [row.first_name.as_deref(), row.last_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    row.name = (!full.is_empty()).then_some(full);
+    row.first_name_lower = row.first_name.as_ref().map(|s| s.to_lowercase());
+    row.last_name_lower = row.last_name.as_ref().map(|s| s.to_lowercase());
+    row.full_name_lower = row.name.as_ref().map(|s| s.to_lowercase());
+
+    row.email = change.email.map(|e| e.trim().to_owned()).apply(row.email.take());
+    row.email_lower = row.email.as_ref().map(|e| e.to_lowercase());
+
+    row.country = change.country.apply(row.country.take());
+    match change.phone {
+        Patch::Value(phone) if phone.trim().is_empty() => row.phone = None,
+        Patch::Value(phone) => {
+            let country = row.country.as_deref().unwrap_or(&location.country);
+            match to_e164(&phone, country).or_else(|| to_e164(&phone, &location.country)) {
+                Some(e164) => row.phone = Some(e164),
+                None => errors.push("phone must be a valid phone number".to_owned()),
+            }
+        }
+        Patch::Null => row.phone = None,
+        Patch::Absent => {}
+    }
+    match change.date_of_birth {
+        Patch::Value(s) => match parse_birth_date(&s) {
+            Some(date) => row.date_of_birth = Some(date.format("%Y-%m-%d").to_string()),
+            None => errors.push(
+                "dateOfBirth must be a date in one of the formats YYYY-MM-DD, MM-DD-YYYY, YYYY/MM/DD, MM/DD/YYYY, YYYY.MM.DD, MM.DD.YYYY, YYYY_MM_DD, MM_DD_YYYY".to_owned(),
+            ),
+        },
+        Patch::Null => row.date_of_birth = None,
+        Patch::Absent => {}
+    }
+
+    row.address1 = change.address1.apply(row.address1.take());
+    row.city = change.city.apply(row.city.take());
+    row.state = change.state.apply(row.state.take());
+    row.postal_code = change.postal_code.apply(row.postal_code.take());
+    row.website = change.website.apply(row.website.take());
+    row.timezone = change.timezone.apply(row.timezone.take());
+    row.source = change.source.apply(row.source.take());
+    row.assigned_to = change.assigned_to.apply(row.assigned_to.take());
+    row.company_name = change.company_name.apply(row.company_name.take());
+    row.gender = change.gender.apply(row.gender.take());
+    if let Some(dnd) = change.dnd {
+        row.dnd = Flag(dnd);
+    }
+    if let Some(settings) = change.dnd_settings {
+        let merged = merge_dnd(row.dnd_settings().unwrap_or_default(), settings);
+        row.dnd_settings = Some(to_json(&merged));
+    }
+    if let Some(inbound) = change.inbound_dnd_settings {
+        row.inbound_dnd_settings = Some(to_json::<InboundDndSettings>(&inbound));
+    }
+    if let Some(inputs) = change.custom_fields {
+        match merge_custom_fields(row.custom_fields(), inputs) {
+            Ok(merged) => row.custom_fields = to_json(&merged),
+            Err(e) => return Err(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Unprocessable(errors));
+    }
+    Ok(change.tags.map(|tags| normalize_tags(&tags)))
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+/// Channels present in `change` replace the stored ones; the others stay.
+fn merge_dnd(mut current: DndSettings, change: DndSettings) -> DndSettings {
+    macro_rules! take {
+        ($($channel:ident),*) => { $(if change.$channel.is_some() { current.$channel = change.$channel; })* };
+    }
+    take!(call, email, sms, whatsapp, gmb, fb, rcs);
+    current
+}
+
+/// Listed custom fields change, the others keep their values; a `null` value clears one. Until
+/// the location's field definitions exist (custom fields API), fields are addressed by id.
+fn merge_custom_fields(mut current: Vec<CustomFieldValue>, inputs: Vec<CustomFieldInput>) -> ApiResult<Vec<CustomFieldValue>> {
+    for input in inputs {
+        let Some(id) = input.id.clone().filter(|id| !id.is_empty()) else {
+            return Err(match input.key {
+                Some(key) => ApiError::bad_request(format!("Custom field with key {key} not found")),
+                None => ApiError::unprocessable("customFields.id should not be empty"),
+            });
+        };
+        let value = input.value().cloned().unwrap_or(serde_json::Value::Null);
+        current.retain(|field| field.id != id);
+        if !value.is_null() {
+            current.push(CustomFieldValue { id, value });
+        }
+    }
+    Ok(current)
+}
+
+/// A phone number in E.164, read in the given country when it has no `+` prefix.
+pub(crate) fn to_e164(phone: &str, country: &str) -> Option<String> {
+    let country = country.trim().to_uppercase().parse::<phonenumber::country::Id>().ok();
+    let number = phonenumber::parse(country, phone.trim()).ok()?;
+    let national = number.national().value();
+    (national >= 1000).then(|| number.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+/// 400 with the existing contact when the location forbids duplicates and the email (then the
+/// phone) is taken (dossier §5 rule 1).
+async fn reject_duplicate(state: &AppState, location: &Location, row: &ContactRow) -> ApiResult<()> {
+    if location.allow_duplicate_contact.0 {
+        return Ok(());
+    }
+    let candidates = [("email", "email_lower", row.email_lower.as_deref()), ("phone", "phone", row.phone.as_deref())];
+    for (field, column, value) in candidates {
+        let Some(value) = value else { continue };
+        let existing: Option<(String, Option<String>)> = sqlx::query_as(&format!(
+            "SELECT id, name FROM contacts WHERE location_id = $1 AND {column} = $2 AND id <> $3 \
+             ORDER BY date_added LIMIT 1"
+        ))
+        .bind(&location.id)
+        .bind(value)
+        .bind(&row.id)
+        .fetch_optional(state.db.write())
+        .await?;
+        if let Some((id, name)) = existing {
+            return Err(ApiError::DuplicateContact {
+                meta: json!({ "contactId": id, "contactName": name, "matchingField": field }),
+            });
+        }
+    }
+    Ok(())
+}
+
+async fn insert_contact(tx: &mut sqlx::AnyConnection, row: &ContactRow) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "INSERT INTO contacts ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+         $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, \
+         $30, $31, $32)"
+    ))
+    .bind(&row.id)
+    .bind(&row.location_id)
+    .bind(&row.first_name)
+    .bind(&row.last_name)
+    .bind(&row.name)
+    .bind(&row.first_name_lower)
+    .bind(&row.last_name_lower)
+    .bind(&row.full_name_lower)
+    .bind(&row.email)
+    .bind(&row.email_lower)
+    .bind(&row.phone)
+    .bind(&row.company_name)
+    .bind(&row.timezone)
+    .bind(row.dnd)
+    .bind(&row.dnd_settings)
+    .bind(&row.inbound_dnd_settings)
+    .bind(&row.contact_type)
+    .bind(&row.source)
+    .bind(&row.assigned_to)
+    .bind(&row.address1)
+    .bind(&row.city)
+    .bind(&row.state)
+    .bind(&row.country)
+    .bind(&row.postal_code)
+    .bind(&row.website)
+    .bind(&row.gender)
+    .bind(&row.date_of_birth)
+    .bind(&row.business_id)
+    .bind(&row.custom_fields)
+    .bind(&row.created_by)
+    .bind(row.date_added)
+    .bind(row.date_updated)
+    .execute(&mut *tx)
+    .await
+    .map(drop)
+}
+
+async fn update_row(tx: &mut sqlx::AnyConnection, row: &ContactRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE contacts SET first_name = $3, last_name = $4, name = $5, first_name_lower = $6, \
+         last_name_lower = $7, full_name_lower = $8, email = $9, email_lower = $10, phone = $11, \
+         company_name = $12, timezone = $13, dnd = $14, dnd_settings = $15, \
+         inbound_dnd_settings = $16, source = $17, assigned_to = $18, address1 = $19, city = $20, \
+         state = $21, country = $22, postal_code = $23, website = $24, gender = $25, \
+         date_of_birth = $26, custom_fields = $27, date_updated = $28 \
+         WHERE location_id = $1 AND id = $2",
+    )
+    .bind(&row.location_id)
+    .bind(&row.id)
+    .bind(&row.first_name)
+    .bind(&row.last_name)
+    .bind(&row.name)
+    .bind(&row.first_name_lower)
+    .bind(&row.last_name_lower)
+    .bind(&row.full_name_lower)
+    .bind(&row.email)
+    .bind(&row.email_lower)
+    .bind(&row.phone)
+    .bind(&row.company_name)
+    .bind(&row.timezone)
+    .bind(row.dnd)
+    .bind(&row.dnd_settings)
+    .bind(&row.inbound_dnd_settings)
+    .bind(&row.source)
+    .bind(&row.assigned_to)
+    .bind(&row.address1)
+    .bind(&row.city)
+    .bind(&row.state)
+    .bind(&row.country)
+    .bind(&row.postal_code)
+    .bind(&row.website)
+    .bind(&row.gender)
+    .bind(&row.date_of_birth)
+    .bind(&row.custom_fields)
+    .bind(row.date_updated)
+    .execute(&mut *tx)
+    .await
+    .map(drop)
+}
+
+/// Marks a contact as changed now (tag and sub-resource writes do).
+pub(crate) async fn touch(tx: &mut sqlx::AnyConnection, location_id: &str, contact_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE contacts SET date_updated = $1 WHERE location_id = $2 AND id = $3")
+        .bind(now_ms())
+        .bind(location_id)
+        .bind(contact_id)
+        .execute(&mut *tx)
+        .await
+        .map(drop)
+}
+
+// ---- handlers ----
+
+async fn create_contact(State(state): State<AppState>, auth: Auth, Body(body): Body<CreateContact>) -> ApiResult<Reply<ContactResponse>> {
+    let location = token_location(&state, &auth).await?;
+    let now = now_ms();
+    let mut row = ContactRow {
+        id: new_id(),
+        location_id: location.id.clone(),
+        contact_type: "lead".to_owned(),
+        custom_fields: "[]".to_owned(),
+        created_by: Some(to_json(&CreatedBy {
+            source: "INTEGRATION".to_owned(),
+            channel: "API".to_owned(),
+            source_id: auth.token_id.clone(),
+            timestamp: format_ms(now),
+        })),
+        date_added: now,
+        date_updated: now,
+        ..ContactRow::default()
+    };
+    let tags = apply_change(&mut row, create_as_update(body), &location)?.unwrap_or_default();
+    reject_duplicate(&state, &location, &row).await?;
+    let mut tx = state.db.write().begin().await?;
+    insert_contact(&mut tx, &row).await?;
+    replace_tags(&mut tx, &row.location_id, &row.id, &tags).await?;
+    tx.commit().await?;
+    Ok(Reply::created(ContactResponse { contact: row.to_created_contact(tags) }))
+}
+
+async fn get_contact(State(state): State<AppState>, auth: Auth, Path(contact_id): Path<String>, _: QueryParams<NoParams>) -> ApiResult<Reply<ContactResponse>> {
+    let row = load_contact(&state, &auth, &contact_id).await?;
+    let tags = load_tags(state.db.read(), &row.location_id, &row.id).await?;
+    Ok(Reply::ok(ContactResponse { contact: row.to_contact(tags) }))
+}
+
+async fn update_contact(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(contact_id): Path<String>,
+    _: QueryParams<NoParams>,
+    Body(change): Body<UpdateContact>,
+) -> ApiResult<Reply<UpdateContactResponse>> {
+    let mut row = load_contact(&state, &auth, &contact_id).await?;
+    let location = token_location(&state, &auth).await?;
+    let new_tags = apply_change(&mut row, change, &location)?;
+    row.date_updated = now_ms();
+    let mut tx = state.db.write().begin().await?;
+    update_row(&mut tx, &row).await?;
+    if let Some(tags) = &new_tags {
+        replace_tags(&mut tx, &row.location_id, &row.id, tags).await?;
+    }
+    tx.commit().await?;
+    let tags = match new_tags {
+        Some(tags) => tags,
+        None => load_tags(state.db.read(), &row.location_id, &row.id).await?,
+    };
+    Ok(Reply::ok(UpdateContactResponse { succeded: true, contact: row.to_contact(tags) }))
+}
+
+async fn delete_contact(State(state): State<AppState>, auth: Auth, Path(contact_id): Path<String>, _: QueryParams<NoParams>) -> ApiResult<Reply<SuccededResponse>> {
+    let row = load_contact(&state, &auth, &contact_id).await?;
+    // The contact and everything under it go together or not at all.
+    let mut tx = state.db.write().begin().await?;
+    for table in ["contact_tags", "tasks", "notes"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE location_id = $1 AND contact_id = $2"))
+            .bind(&row.location_id)
+            .bind(&row.id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("DELETE FROM contacts WHERE location_id = $1 AND id = $2")
+        .bind(&row.location_id)
+        .bind(&row.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Reply::ok(SuccededResponse { succeded: true }))
+}
+
+/// Which contacts of a location a listing covers.
+struct ContactFilter<'a> {
+    location_id: &'a str,
+    business_id: Option<&'a str>,
+    query: Option<&'a str>,
+}
+
+impl ContactFilter<'_> {
+    fn push_where(&self, sql: &mut SqlBuilder) {
+        sql.push(" WHERE location_id = ").bind_text(self.location_id);
+        if let Some(business_id) = self.business_id {
+            sql.push(" AND business_id = ").bind_text(business_id);
+        }
+        if let Some(query) = self.query.map(str::trim).filter(|q| !q.is_empty()) {
+            // Name, email, phone, company name and tags, as HighLevel's list query matches.
+            let pattern = like_contains(query);
+            sql.push(" AND (full_name_lower LIKE ").bind_text(pattern.clone()).push(" ESCAPE '\\'");
+            sql.push(" OR email_lower LIKE ").bind_text(pattern.clone()).push(" ESCAPE '\\'");
+            sql.push(" OR lower(company_name) LIKE ").bind_text(pattern.clone()).push(" ESCAPE '\\'");
+            let digits: String = query.chars().filter(char::is_ascii_digit).collect();
+            if !digits.is_empty() {
+                sql.push(" OR phone LIKE ").bind_text(like_contains(&digits)).push(" ESCAPE '\\'");
+            }
+            sql.push(" OR EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = contacts.id AND t.tag LIKE ")
+                .bind_text(pattern)
+                .push(" ESCAPE '\\'))");
+        }
+    }
+
+    async fn count(&self, state: &AppState, extra: impl FnOnce(&mut SqlBuilder)) -> Result<u64, sqlx::Error> {
+        let mut sql = SqlBuilder::new("SELECT COUNT(*) FROM contacts");
+        self.push_where(&mut sql);
+        extra(&mut sql);
+        let n: i64 = sql.query_scalar().fetch_one(state.db.read()).await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+async fn with_tags(state: &AppState, location_id: &str, rows: Vec<ContactRow>) -> Result<Vec<ContactListItem>, sqlx::Error> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut tags: HashMap<String, Vec<String>> = load_tags_for(state.db.read(), location_id, &ids).await?;
+    Ok(rows
+        .iter()
+        .map(|row| row.to_list_item(tags.remove(&row.id).unwrap_or_default()))
+        .collect())
+}
+
+/// `GET /contacts/` (deprecated): cursor pages by `startAfter` (the sort value of the last row,
+/// epoch ms) and `startAfterId`, newest first unless asked otherwise.
+async fn list_contacts(State(state): State<AppState>, auth: Auth, headers: HeaderMap, QueryParams(q): QueryParams<ListContactsQuery>) -> ApiResult<Reply<ContactsListResponse>> {
+    let filter = ContactFilter { location_id: &q.location_id, business_id: None, query: q.query.as_deref() };
+    let limit = q.limit.unwrap_or(20);
+    let column = match q.sort_by.as_deref() {
+        Some("date_updated") => "date_updated",
+        _ => "date_added",
+    };
+    let descending = q.order.as_deref() != Some("asc");
+    let (before, after) = if descending { ("<", ">") } else { (">", "<") };
+
+    // The cursor: the sort value and id of the last row of the previous page.
+    let start_after = match (q.start_after, q.start_after_id.as_deref()) {
+        (Some(value), id) => Some((value, id.map(str::to_owned))),
+        (None, Some(id)) => {
+            let value: Option<i64> = sqlx::query_scalar(&format!("SELECT {column} FROM contacts WHERE location_id = $1 AND id = $2"))
+                .bind(&auth.location_id)
+                .bind(id)
+                .fetch_optional(state.db.read())
+                .await?;
+            let value = value.ok_or_else(|| contact_not_found(id))?;
+            Some((value, Some(id.to_owned())))
+        }
+        (None, None) => None,
+    };
+    let push_cursor = |sql: &mut SqlBuilder, op: &str| {
+        if let Some((value, id)) = &start_after {
+            match id {
+                Some(id) => {
+                    sql.push(&format!(" AND ({column} {op} ")).bind_int(*value);
+                    sql.push(&format!(" OR ({column} = ")).bind_int(*value);
+                    sql.push(&format!(" AND id {op} ")).bind_text(id.clone()).push("))");
+                }
+                None => {
+                    sql.push(&format!(" AND {column} {op} ")).bind_int(*value);
+                }
+            }
+        }
+    };
+
+    let mut sql = SqlBuilder::new(&format!("SELECT {COLUMNS} FROM contacts"));
+    filter.push_where(&mut sql);
+    push_cursor(&mut sql, before);
+    let direction = if descending { "DESC" } else { "ASC" };
+    sql.push(&format!(" ORDER BY {column} {direction}, id {direction} LIMIT ")).bind_int(limit + 1);
+    let mut rows: Vec<ContactRow> = sql.query_as().fetch_all(state.db.read()).await?;
+    let has_more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+
+    let total = filter.count(&state, |_| {}).await?;
+    let skipped = if start_after.is_some() {
+        filter.count(&state, |sql| push_cursor(sql, after)).await? + u64::from(start_after.as_ref().is_some_and(|(_, id)| id.is_some()))
+    } else {
+        0
+    };
+    let per_page = u64::try_from(limit).unwrap_or(1).max(1);
+    let current_page = skipped / per_page + 1;
+    let last = rows.last().map(|r| (if column == "date_updated" { r.date_updated } else { r.date_added }, r.id.clone()));
+    let next_page_url = match (&last, has_more) {
+        (Some((value, id)), true) => {
+            let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+            let mut url = format!("http://{host}/contacts/?locationId={}&startAfter={value}&startAfterId={id}&limit={limit}", q.location_id);
+            if let Some(query) = &q.query {
+                url.push_str(&format!("&query={}", form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>()));
+            }
+            Some(url)
+        }
+        _ => None,
+    };
+    let meta = ContactsMeta {
+        total,
+        next_page_url,
+        start_after_id: last.as_ref().map(|(_, id)| id.clone()),
+        start_after: last.as_ref().map(|(value, _)| *value),
+        current_page,
+        next_page: has_more.then_some(current_page + 1),
+        prev_page: (current_page > 1).then(|| current_page - 1),
+    };
+    let contacts = with_tags(&state, &q.location_id, rows).await?;
+    Ok(Reply::ok(ContactsListResponse { contacts, count: total, meta }))
+}
+
+async fn contacts_by_business(State(state): State<AppState>, _auth: Auth, Path(business_id): Path<String>, QueryParams(q): QueryParams<ByBusinessQuery>) -> ApiResult<Reply<ContactsByBusinessResponse>> {
+    let filter = ContactFilter { location_id: &q.location_id, business_id: Some(&business_id), query: q.query.as_deref() };
+    let mut sql = SqlBuilder::new(&format!("SELECT {COLUMNS} FROM contacts"));
+    filter.push_where(&mut sql);
+    sql.push(" ORDER BY date_added DESC, id DESC LIMIT ").bind_int(q.limit.unwrap_or(25));
+    sql.push(" OFFSET ").bind_int(q.skip.unwrap_or(0));
+    let rows: Vec<ContactRow> = sql.query_as().fetch_all(state.db.read()).await?;
+    let count = filter.count(&state, |_| {}).await?;
+    let contacts = with_tags(&state, &q.location_id, rows).await?;
+    Ok(Reply::ok(ContactsByBusinessResponse { contacts, count }))
+}
+
+/// `POST /contacts/bulk/business`: sets (or, with `businessId: null`, clears) the business of up
+/// to 50 contacts; `ids` in the answer are the contacts of the location that were updated.
+async fn bulk_business(State(state): State<AppState>, _auth: Auth, Body(body): Body<BulkBusinessBody>) -> ApiResult<Reply<BulkBusinessResponse>> {
+    if body.ids.len() > 50 {
+        return Err(ApiError::unprocessable("ids must contain no more than 50 elements"));
+    }
+    if let Some(business_id) = &body.business_id {
+        super::businesses::require_business_in(&state, &body.location_id, business_id).await?;
+    }
+    let mut ids: Vec<String> = Vec::new();
+    for id in body.ids {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    if ids.is_empty() {
+        return Ok(Reply::ok(BulkBusinessResponse { success: true, ids }));
+    }
+    let mut tx = state.db.write().begin().await?;
+    let mut sql = SqlBuilder::new("SELECT id FROM contacts WHERE location_id = ");
+    sql.bind_text(body.location_id.clone()).push(" AND id IN (");
+    bind_list(&mut sql, &ids);
+    sql.push(")");
+    let found: Vec<String> = sql.query_scalar().fetch_all(&mut *tx).await?;
+    let updated: Vec<String> = ids.into_iter().filter(|id| found.contains(id)).collect();
+    if !updated.is_empty() {
+        let mut sql = SqlBuilder::new("UPDATE contacts SET business_id = ");
+        match &body.business_id {
+            Some(business_id) => sql.bind_text(business_id.clone()),
+            None => sql.push("NULL"),
+        };
+        sql.push(", date_updated = ").bind_int(now_ms());
+        sql.push(" WHERE location_id = ").bind_text(body.location_id.clone()).push(" AND id IN (");
+        bind_list(&mut sql, &updated);
+        sql.push(")");
+        sql.query().execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(Reply::ok(BulkBusinessResponse { success: true, ids: updated }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_become_e164() {
+        assert_eq!(to_e164("+1 888-888-8888", "US").as_deref(), Some("+18888888888"));
+        assert_eq!(to_e164("(888) 777-2222", "US").as_deref(), Some("+18887772222"));
+        assert_eq!(to_e164("+33 6 12 34 56 78", "US").as_deref(), Some("+33612345678"));
+        assert_eq!(to_e164("06 12 34 56 78", "FR").as_deref(), Some("+33612345678"));
+        assert_eq!(to_e164("+1 555-010-0101", "US").as_deref(), Some("+15550100101"));
+        assert_eq!(to_e164("not a phone", "US"), None);
+        assert_eq!(to_e164("12", "US"), None);
+    }
+
+    fn location() -> Location {
+        Location {
+            id: "L".into(),
+            company_id: "C".into(),
+            name: "n".into(),
+            country: "US".into(),
+            timezone: "UTC".into(),
+            allow_duplicate_contact: Flag(false),
+        }
+    }
+
+    #[test]
+    fn name_alone_is_split_and_first_last_win() {
+        let mut row = ContactRow::default();
+        let change = UpdateContact { name: Patch::Value("Rosan Van Deo".into()), ..Default::default() };
+        apply_change(&mut row, change, &location()).unwrap();
+        assert_eq!(row.first_name.as_deref(), Some("Rosan"));
+        assert_eq!(row.last_name.as_deref(), Some("Van Deo"));
+        assert_eq!(row.full_name_lower.as_deref(), Some("rosan van deo"));
+
+        let change = UpdateContact {
+            name: Patch::Value("Ignored Name".into()),
+            first_name: Patch::Value("Ann".into()),
+            ..Default::default()
+        };
+        apply_change(&mut row, change, &location()).unwrap();
+        assert_eq!(row.name.as_deref(), Some("Ann Van Deo"));
+        assert_eq!(row.first_name_lower.as_deref(), Some("ann"));
+    }
+
+    #[test]
+    fn custom_fields_merge_by_id() {
+        let current = vec![
+            CustomFieldValue { id: "a".into(), value: json!("1") },
+            CustomFieldValue { id: "b".into(), value: json!("2") },
+        ];
+        let inputs = vec![
+            CustomFieldInput { id: Some("a".into()), value: Some(json!(null)), ..Default::default() },
+            CustomFieldInput { id: Some("c".into()), field_value: Some(json!(["x"])), ..Default::default() },
+        ];
+        let merged = merge_custom_fields(current, inputs).unwrap();
+        assert_eq!(merged, vec![
+            CustomFieldValue { id: "b".into(), value: json!("2") },
+            CustomFieldValue { id: "c".into(), value: json!(["x"]) },
+        ]);
+        let key_only = vec![CustomFieldInput { key: Some("k".into()), value: Some(json!(1)), ..Default::default() }];
+        assert!(matches!(merge_custom_fields(vec![], key_only), Err(ApiError::BadRequest(_))));
+    }
+
+    #[test]
+    fn dnd_channels_merge() {
+        let on = |s: &str| Some(hilo_types::contacts::DndSetting { status: s.into(), message: None, code: None });
+        let current = DndSettings { email: on("active"), sms: on("active"), ..Default::default() };
+        let change = DndSettings { sms: on("inactive"), ..Default::default() };
+        let merged = merge_dnd(current, change);
+        assert_eq!(merged.email, on("active"));
+        assert_eq!(merged.sms, on("inactive"));
+    }
+}

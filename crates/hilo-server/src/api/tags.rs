@@ -1,0 +1,154 @@
+//! Contact tags: add and remove (spec: `add-tags`, `remove-tags`), and the tag storage that
+//! contact create/update share. Tags are trimmed, lower-cased and de-duplicated, keeping the
+//! order they were first added in (dossier §2.3).
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, State};
+use axum::Router;
+use hilo_types::contacts::{TagsAddedResponse, TagsBody, TagsRemovedResponse};
+use sqlx::{AnyConnection, AnyPool};
+
+
+use super::contacts::{require_contact, touch};
+use super::route;
+use crate::auth::Auth;
+use crate::endpoints::Operation;
+use crate::error::ApiResult;
+use crate::sql::{bind_list, SqlBuilder};
+use crate::state::AppState;
+use crate::trace::Reply;
+use crate::validate::{required, Body, Field, Kind, NoParams, QueryParams, Schema};
+
+pub fn routes(router: Router<AppState>) -> Router<AppState> {
+    let router = route(router, Operation::AddTags, add_tags);
+    route(router, Operation::RemoveTags, remove_tags)
+}
+
+impl Schema for TagsBody {
+    const FIELDS: &'static [Field] = &[required("tags", Kind::StringArray)];
+}
+
+/// Trimmed, lower-cased, without empties or repeats, first occurrence first.
+pub fn normalize_tags(tags: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(tags.len());
+    for tag in tags {
+        let tag = tag.trim().to_lowercase();
+        if !tag.is_empty() && !out.contains(&tag) {
+            out.push(tag);
+        }
+    }
+    out
+}
+
+pub(crate) async fn load_tags<'e, E>(executor: E, location_id: &str, contact_id: &str) -> Result<Vec<String>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query_scalar("SELECT tag FROM contact_tags WHERE location_id = $1 AND contact_id = $2 ORDER BY position")
+        .bind(location_id)
+        .bind(contact_id)
+        .fetch_all(executor)
+        .await
+}
+
+/// The tags of many contacts at once, keyed by contact id.
+pub(crate) async fn load_tags_for(pool: &AnyPool, location_id: &str, contact_ids: &[String]) -> Result<HashMap<String, Vec<String>>, sqlx::Error> {
+    let mut tags: HashMap<String, Vec<String>> = HashMap::new();
+    if contact_ids.is_empty() {
+        return Ok(tags);
+    }
+    let mut sql = SqlBuilder::new("SELECT contact_id, tag FROM contact_tags WHERE location_id = ");
+    sql.bind_text(location_id).push(" AND contact_id IN (");
+    bind_list(&mut sql, contact_ids);
+    sql.push(") ORDER BY contact_id, position");
+    let rows: Vec<(String, String)> = sql.query_as().fetch_all(pool).await?;
+    for (contact_id, tag) in rows {
+        tags.entry(contact_id).or_default().push(tag);
+    }
+    Ok(tags)
+}
+
+/// Makes `tags` (already normalised) the contact's whole tag set.
+pub(crate) async fn replace_tags(tx: &mut AnyConnection, location_id: &str, contact_id: &str, tags: &[String]) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM contact_tags WHERE location_id = $1 AND contact_id = $2")
+        .bind(location_id)
+        .bind(contact_id)
+        .execute(&mut *tx)
+        .await?;
+    for (position, tag) in (0_i64..).zip(tags) {
+        sqlx::query("INSERT INTO contact_tags (location_id, contact_id, tag, position) VALUES ($1, $2, $3, $4)")
+            .bind(location_id)
+            .bind(contact_id)
+            .bind(tag)
+            .bind(position)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+// Adding and removing touch only the tags named, row by row, so concurrent requests on the
+// same contact cannot lose each other's changes on either engine.
+
+async fn add_tags(State(state): State<AppState>, auth: Auth, Path(contact_id): Path<String>, _: QueryParams<NoParams>, Body(body): Body<TagsBody>) -> ApiResult<Reply<TagsAddedResponse>> {
+    require_contact(&state, &auth, &contact_id).await?;
+    let mut tx = state.db.write().begin().await?;
+    let mut added = Vec::new();
+    for tag in normalize_tags(&body.tags) {
+        let inserted = sqlx::query(
+            "INSERT INTO contact_tags (location_id, contact_id, tag, position) \
+             SELECT $1, $2, $3, COALESCE(MAX(position), -1) + 1 FROM contact_tags \
+             WHERE location_id = $1 AND contact_id = $2 \
+             ON CONFLICT (contact_id, tag) DO NOTHING",
+        )
+        .bind(&auth.location_id)
+        .bind(&contact_id)
+        .bind(&tag)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() > 0 {
+            added.push(tag);
+        }
+    }
+    if !added.is_empty() {
+        touch(&mut tx, &auth.location_id, &contact_id).await?;
+    }
+    let tags = load_tags(&mut *tx, &auth.location_id, &contact_id).await?;
+    tx.commit().await?;
+    Ok(Reply::created(TagsAddedResponse { tags, tags_added: added }))
+}
+
+async fn remove_tags(State(state): State<AppState>, auth: Auth, Path(contact_id): Path<String>, _: QueryParams<NoParams>, Body(body): Body<TagsBody>) -> ApiResult<Reply<TagsRemovedResponse>> {
+    require_contact(&state, &auth, &contact_id).await?;
+    let mut tx = state.db.write().begin().await?;
+    let mut removed = Vec::new();
+    for tag in normalize_tags(&body.tags) {
+        let deleted = sqlx::query("DELETE FROM contact_tags WHERE location_id = $1 AND contact_id = $2 AND tag = $3")
+            .bind(&auth.location_id)
+            .bind(&contact_id)
+            .bind(&tag)
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() > 0 {
+            removed.push(tag);
+        }
+    }
+    if !removed.is_empty() {
+        touch(&mut tx, &auth.location_id, &contact_id).await?;
+    }
+    let tags = load_tags(&mut *tx, &auth.location_id, &contact_id).await?;
+    tx.commit().await?;
+    Ok(Reply::ok(TagsRemovedResponse { tags, tags_removed: removed }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_tags;
+
+    #[test]
+    fn tags_are_trimmed_lowercased_and_deduplicated() {
+        let input: Vec<String> = [" VIP ", "vip", "", "  ", "New Lead", "new lead", "b"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(normalize_tags(&input), vec!["vip", "new lead", "b"]);
+    }
+}

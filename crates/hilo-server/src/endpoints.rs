@@ -1,0 +1,183 @@
+//! The endpoint table: every HighLevel operation hilo serves, declared once with its method,
+//! path, spec operation id and required scope. Routing, scope checks and the generated test
+//! matrices all read it.
+
+use axum::http::Method;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    ContactsReadonly,
+    ContactsWrite,
+    BusinessesReadonly,
+    BusinessesWrite,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 4] = [
+        Scope::ContactsReadonly,
+        Scope::ContactsWrite,
+        Scope::BusinessesReadonly,
+        Scope::BusinessesWrite,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::ContactsReadonly => "contacts.readonly",
+            Scope::ContactsWrite => "contacts.write",
+            Scope::BusinessesReadonly => "businesses.readonly",
+            Scope::BusinessesWrite => "businesses.write",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|scope| scope.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    CreateContact,
+    ListContacts,
+    GetContact,
+    UpdateContact,
+    DeleteContact,
+    ContactsByBusiness,
+    BulkBusiness,
+    ListTasks,
+    CreateTask,
+    GetTask,
+    UpdateTask,
+    CompleteTask,
+    DeleteTask,
+    ContactAppointments,
+    AddTags,
+    RemoveTags,
+    ListNotes,
+    CreateNote,
+    GetNote,
+    UpdateNote,
+    DeleteNote,
+    CreateBusiness,
+    ListBusinesses,
+    GetBusiness,
+    UpdateBusiness,
+    DeleteBusiness,
+}
+
+/// One row of the endpoint table.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint {
+    pub operation: Operation,
+    pub method: &'static str,
+    /// The path as axum routes it; HighLevel's trailing slashes are optional everywhere.
+    pub path: &'static str,
+    /// `operationId` in the spec file.
+    pub operation_id: &'static str,
+    pub scope: Scope,
+}
+
+use Operation as O;
+use Scope::{BusinessesReadonly as BR, BusinessesWrite as BW, ContactsReadonly as CR, ContactsWrite as CW};
+
+const fn e(operation: Operation, method: &'static str, path: &'static str, operation_id: &'static str, scope: Scope) -> Endpoint {
+    Endpoint { operation, method, path, operation_id, scope }
+}
+
+#[rustfmt::skip]
+pub const ENDPOINTS: &[Endpoint] = &[
+    e(O::CreateContact,       "POST",   "/contacts",                                    "create-contact",              CW),
+    e(O::ListContacts,        "GET",    "/contacts",                                    "get-contacts",                CR),
+    e(O::GetContact,          "GET",    "/contacts/{contactId}",                        "get-contact",                 CR),
+    e(O::UpdateContact,       "PUT",    "/contacts/{contactId}",                        "update-contact",              CW),
+    e(O::DeleteContact,       "DELETE", "/contacts/{contactId}",                        "delete-contact",              CW),
+    e(O::ContactsByBusiness,  "GET",    "/contacts/business/{businessId}",              "get-contacts-by-businessId",  CR),
+    // The spec declares no scope here; contacts.write is the dossier's recommendation.
+    e(O::BulkBusiness,        "POST",   "/contacts/bulk/business",                      "add-remove-contact-from-business", CW),
+    e(O::ListTasks,           "GET",    "/contacts/{contactId}/tasks",                  "get-all-tasks",               CR),
+    e(O::CreateTask,          "POST",   "/contacts/{contactId}/tasks",                  "create-task",                 CW),
+    e(O::GetTask,             "GET",    "/contacts/{contactId}/tasks/{taskId}",         "get-task",                    CR),
+    e(O::UpdateTask,          "PUT",    "/contacts/{contactId}/tasks/{taskId}",         "update-task",                 CW),
+    e(O::CompleteTask,        "PUT",    "/contacts/{contactId}/tasks/{taskId}/completed", "update-task-completed",     CW),
+    e(O::DeleteTask,          "DELETE", "/contacts/{contactId}/tasks/{taskId}",         "delete-task",                 CW),
+    e(O::ContactAppointments, "GET",    "/contacts/{contactId}/appointments",           "get-appointments-for-contact", CR),
+    e(O::AddTags,             "POST",   "/contacts/{contactId}/tags",                   "add-tags",                    CW),
+    e(O::RemoveTags,          "DELETE", "/contacts/{contactId}/tags",                   "remove-tags",                 CW),
+    e(O::ListNotes,           "GET",    "/contacts/{contactId}/notes",                  "get-all-notes",               CR),
+    e(O::CreateNote,          "POST",   "/contacts/{contactId}/notes",                  "create-note",                 CW),
+    e(O::GetNote,             "GET",    "/contacts/{contactId}/notes/{id}",             "get-note",                    CR),
+    e(O::UpdateNote,          "PUT",    "/contacts/{contactId}/notes/{id}",             "update-note",                 CW),
+    e(O::DeleteNote,          "DELETE", "/contacts/{contactId}/notes/{id}",             "delete-note",                 CW),
+    e(O::CreateBusiness,      "POST",   "/businesses",                                  "create-business",             BW),
+    e(O::ListBusinesses,      "GET",    "/businesses",                                  "get-businesses-by-location",  BR),
+    e(O::GetBusiness,         "GET",    "/businesses/{businessId}",                     "get-business",                BR),
+    e(O::UpdateBusiness,      "PUT",    "/businesses/{businessId}",                     "update-business",             BW),
+    e(O::DeleteBusiness,      "DELETE", "/businesses/{businessId}",                     "delete-Business",             BW),
+];
+
+impl Operation {
+    pub fn endpoint(self) -> &'static Endpoint {
+        ENDPOINTS
+            .iter()
+            .find(|e| e.operation == self)
+            .unwrap_or_else(|| unreachable!("every operation has a row in ENDPOINTS"))
+    }
+}
+
+impl Endpoint {
+    pub fn method(&self) -> Method {
+        Method::from_bytes(self.method.as_bytes()).unwrap_or(Method::GET)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    /// The spec files live in `shared/` beside the repository.
+    fn spec(file: &str) -> serde_json::Value {
+        let path = format!(
+            "{}/../../../shared/spec/highlevel/apps/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        serde_json::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn every_row_matches_the_spec_method_path_and_scope() {
+        let specs = [spec("contacts.json"), spec("businesses.json")];
+        for endpoint in ENDPOINTS {
+            let found = specs.iter().find_map(|s| {
+                s["paths"].as_object().unwrap().iter().find_map(|(path, ops)| {
+                    ops.as_object().unwrap().iter().find_map(|(method, op)| {
+                        (op["operationId"] == endpoint.operation_id)
+                            .then(|| (path.clone(), method.to_uppercase(), op.clone()))
+                    })
+                })
+            });
+            let (path, method, op) = found.unwrap_or_else(|| panic!("{} not in spec", endpoint.operation_id));
+            assert_eq!(path.trim_end_matches('/'), endpoint.path, "{}", endpoint.operation_id);
+            assert_eq!(method, endpoint.method, "{}", endpoint.operation_id);
+            match op["security"][0]["bearer"].as_array() {
+                Some(scopes) => {
+                    let scopes: Vec<&str> = scopes.iter().map(|s| s.as_str().unwrap()).collect();
+                    assert_eq!(scopes, vec![endpoint.scope.as_str()], "{}", endpoint.operation_id);
+                }
+                // Operations the spec leaves without a scope take the resource's write scope.
+                None => assert_eq!(endpoint.scope, Scope::ContactsWrite, "{}", endpoint.operation_id),
+            }
+        }
+    }
+
+    #[test]
+    fn operations_and_routes_are_unique() {
+        let ops: HashSet<_> = ENDPOINTS.iter().map(|e| e.operation).collect();
+        assert_eq!(ops.len(), ENDPOINTS.len());
+        let routes: HashSet<_> = ENDPOINTS.iter().map(|e| (e.method, e.path)).collect();
+        assert_eq!(routes.len(), ENDPOINTS.len());
+        for scope in Scope::ALL {
+            assert_eq!(Scope::parse(scope.as_str()), Some(scope));
+        }
+    }
+}

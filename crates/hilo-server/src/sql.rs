@@ -1,0 +1,127 @@
+//! A small builder for SQL whose shape depends on the request (optional filters, cursors),
+//! rendering `$n` placeholders that both SQLite and PostgreSQL understand.
+
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::Any;
+
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct SqlBuilder {
+    text: String,
+    args: Vec<Arg>,
+}
+
+impl SqlBuilder {
+    pub fn new(text: &str) -> Self {
+        SqlBuilder {
+            text: text.to_owned(),
+            args: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder bound to `arg`.
+    pub fn bind(&mut self, arg: Arg) -> &mut Self {
+        self.args.push(arg);
+        self.text.push_str(&format!("${}", self.args.len()));
+        self
+    }
+
+    pub fn bind_text(&mut self, s: impl Into<String>) -> &mut Self {
+        self.bind(Arg::Text(s.into()))
+    }
+
+    pub fn bind_int(&mut self, n: i64) -> &mut Self {
+        self.bind(Arg::Int(n))
+    }
+
+    pub fn sql(&self) -> &str {
+        &self.text
+    }
+
+    pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
+        self.args
+            .iter()
+            .fold(sqlx::query(&self.text), |q, arg| match arg {
+                Arg::Text(s) => q.bind(s.as_str()),
+                Arg::Int(n) => q.bind(*n),
+            })
+    }
+
+    pub fn query_as<T>(&self) -> sqlx::query::QueryAs<'_, Any, T, AnyArguments<'_>>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        self.args
+            .iter()
+            .fold(sqlx::query_as(&self.text), |q, arg| match arg {
+                Arg::Text(s) => q.bind(s.as_str()),
+                Arg::Int(n) => q.bind(*n),
+            })
+    }
+
+    pub fn query_scalar<T>(&self) -> sqlx::query::QueryScalar<'_, Any, T, AnyArguments<'_>>
+    where
+        (T,): for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        self.args
+            .iter()
+            .fold(sqlx::query_scalar(&self.text), |q, arg| match arg {
+                Arg::Text(s) => q.bind(s.as_str()),
+                Arg::Int(n) => q.bind(*n),
+            })
+    }
+}
+
+/// `%term%` for a LIKE with `ESCAPE '\'`, lower-cased, with LIKE's wildcards taken literally.
+pub fn like_contains(term: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in term.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// `$1, $2, …` bound to `values`, for an `IN (…)` list.
+pub fn bind_list(builder: &mut SqlBuilder, values: &[String]) {
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            builder.push(", ");
+        }
+        builder.bind_text(value.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_in_order() {
+        let mut b = SqlBuilder::new("SELECT 1 WHERE a = ");
+        b.bind_text("x").push(" AND b IN (");
+        bind_list(&mut b, &["p".into(), "q".into()]);
+        b.push(") AND c > ").bind_int(3);
+        assert_eq!(b.sql(), "SELECT 1 WHERE a = $1 AND b IN ($2, $3) AND c > $4");
+    }
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_contains("Ab"), "%ab%");
+        assert_eq!(like_contains("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+}

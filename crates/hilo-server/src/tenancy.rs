@@ -1,0 +1,259 @@
+//! Agencies (companies), locations (sub-accounts) and private integration tokens: what the admin
+//! CLI manages and what authentication reads. Also the demo seed of a new database.
+
+use anyhow::{bail, Context};
+use serde::Serialize;
+
+use crate::auth::hash_token;
+use crate::db::{Db, Flag};
+use crate::endpoints::Scope;
+use crate::ids::{new_id, new_private_integration_token};
+use crate::time::now_ms;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct Company {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct Location {
+    pub id: String,
+    pub company_id: String,
+    pub name: String,
+    pub country: String,
+    pub timezone: String,
+    pub allow_duplicate_contact: Flag,
+}
+
+/// A token as created: the plaintext is shown this once and stored only as a hash.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedToken {
+    pub id: String,
+    pub token: String,
+    pub location_id: String,
+    pub scopes: Vec<String>,
+}
+
+pub async fn create_company(db: &Db, name: &str) -> anyhow::Result<Company> {
+    let name = non_empty(name, "agency name")?;
+    let company = Company {
+        id: new_id(),
+        name: name.to_owned(),
+    };
+    sqlx::query("INSERT INTO companies (id, name, created_at) VALUES ($1, $2, $3)")
+        .bind(&company.id)
+        .bind(&company.name)
+        .bind(now_ms())
+        .execute(db.write())
+        .await?;
+    Ok(company)
+}
+
+pub async fn list_companies(db: &Db) -> anyhow::Result<Vec<Company>> {
+    Ok(
+        sqlx::query_as("SELECT id, name FROM companies ORDER BY created_at, id")
+            .fetch_all(db.read())
+            .await?,
+    )
+}
+
+/// The agency a location goes to when none is named: the only one there is.
+async fn default_company(db: &Db) -> anyhow::Result<Company> {
+    let mut companies = list_companies(db).await?;
+    match companies.len() {
+        0 => bail!("no agency exists yet: create one with `hilo admin agency create --name NAME`"),
+        1 => Ok(companies.remove(0)),
+        n => bail!("there are {n} agencies: name one with --agency ID"),
+    }
+}
+
+pub async fn create_location(
+    db: &Db,
+    company_id: Option<&str>,
+    name: &str,
+) -> anyhow::Result<Location> {
+    let name = non_empty(name, "location name")?;
+    let company = match company_id {
+        Some(id) => list_companies(db)
+            .await?
+            .into_iter()
+            .find(|c| c.id == id)
+            .with_context(|| format!("no agency with id {id}"))?,
+        None => default_company(db).await?,
+    };
+    let location = Location {
+        id: new_id(),
+        company_id: company.id,
+        name: name.to_owned(),
+        country: "US".to_owned(),
+        timezone: "America/New_York".to_owned(),
+        allow_duplicate_contact: Flag(false),
+    };
+    sqlx::query(
+        "INSERT INTO locations (id, company_id, name, country, timezone, allow_duplicate_contact, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&location.id)
+    .bind(&location.company_id)
+    .bind(&location.name)
+    .bind(&location.country)
+    .bind(&location.timezone)
+    .bind(location.allow_duplicate_contact)
+    .bind(now_ms())
+    .execute(db.write())
+    .await?;
+    Ok(location)
+}
+
+const LOCATION_COLUMNS: &str = "id, company_id, name, country, timezone, allow_duplicate_contact";
+
+pub async fn list_locations(db: &Db) -> anyhow::Result<Vec<Location>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {LOCATION_COLUMNS} FROM locations ORDER BY created_at, id"
+    ))
+    .fetch_all(db.read())
+    .await?)
+}
+
+pub async fn find_location(db: &Db, id: &str) -> Result<Option<Location>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {LOCATION_COLUMNS} FROM locations WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db.read())
+    .await
+}
+
+async fn require_location(db: &Db, id: &str) -> anyhow::Result<Location> {
+    find_location(db, id)
+        .await?
+        .with_context(|| format!("no location with id {id}"))
+}
+
+pub async fn set_allow_duplicate_contact(
+    db: &Db,
+    location_id: &str,
+    allow: bool,
+) -> anyhow::Result<Location> {
+    require_location(db, location_id).await?;
+    sqlx::query("UPDATE locations SET allow_duplicate_contact = $1 WHERE id = $2")
+        .bind(Flag(allow))
+        .bind(location_id)
+        .execute(db.write())
+        .await?;
+    require_location(db, location_id).await
+}
+
+/// Scopes as a space-separated list, each one hilo implements.
+pub fn parse_scopes(scopes: &str) -> anyhow::Result<Vec<Scope>> {
+    let parsed: Vec<Scope> = scopes
+        .split([' ', ','])
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            Scope::parse(s).with_context(|| {
+                let known: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+                format!("unknown scope {s:?}; hilo implements: {}", known.join(" "))
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    if parsed.is_empty() {
+        bail!("a token needs at least one scope");
+    }
+    Ok(parsed)
+}
+
+/// A new private integration token for a location.
+pub async fn create_token(
+    db: &Db,
+    location_id: &str,
+    scopes: &[Scope],
+) -> anyhow::Result<IssuedToken> {
+    let location = require_location(db, location_id).await?;
+    let scopes: Vec<String> = scopes.iter().map(|s| s.as_str().to_owned()).collect();
+    let issued = IssuedToken {
+        id: new_id(),
+        token: new_private_integration_token(),
+        location_id: location.id,
+        scopes,
+    };
+    sqlx::query(
+        "INSERT INTO api_tokens (id, token_hash, kind, company_id, location_id, scopes, created_at) \
+         VALUES ($1, $2, 'private_integration', $3, $4, $5, $6)",
+    )
+    .bind(&issued.id)
+    .bind(hash_token(&issued.token))
+    .bind(&location.company_id)
+    .bind(&issued.location_id)
+    .bind(issued.scopes.join(" "))
+    .bind(now_ms())
+    .execute(db.write())
+    .await?;
+    Ok(issued)
+}
+
+/// Revokes a token given in plaintext; false if no live token matched.
+pub async fn revoke_token(db: &Db, token: &str) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
+    )
+    .bind(now_ms())
+    .bind(hash_token(token.trim()))
+    .execute(db.write())
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// What the demo seed created, for `hilo serve` to print.
+#[derive(Debug, Clone)]
+pub struct DemoSeed {
+    pub company: Company,
+    pub location: Location,
+    pub token: IssuedToken,
+}
+
+/// On an empty database: a demo agency, a demo location, and a private integration token with
+/// every scope hilo implements. `None` when the database already has an agency.
+pub async fn seed_demo(db: &Db) -> anyhow::Result<Option<DemoSeed>> {
+    if !list_companies(db).await?.is_empty() {
+        return Ok(None);
+    }
+    let company = create_company(db, "Demo Agency").await?;
+    let location = create_location(db, Some(&company.id), "Demo Location").await?;
+    let token = create_token(db, &location.id, &Scope::ALL).await?;
+    Ok(Some(DemoSeed {
+        company,
+        location,
+        token,
+    }))
+}
+
+fn non_empty<'a>(s: &'a str, what: &str) -> anyhow::Result<&'a str> {
+    let s = s.trim();
+    if s.is_empty() {
+        bail!("the {what} must not be empty");
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_parse_with_spaces_or_commas() {
+        assert_eq!(
+            parse_scopes("contacts.readonly contacts.write").unwrap(),
+            vec![Scope::ContactsReadonly, Scope::ContactsWrite]
+        );
+        assert_eq!(
+            parse_scopes("contacts.readonly,businesses.write").unwrap(),
+            vec![Scope::ContactsReadonly, Scope::BusinessesWrite]
+        );
+        assert!(parse_scopes("contacts.read").is_err());
+        assert!(parse_scopes("  ").is_err());
+    }
+}

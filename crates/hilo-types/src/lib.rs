@@ -1,0 +1,13 @@
+//! Wire types of the HighLevel API v2 (`Version: 2021-07-28`): the JSON bodies that go over the
+//! wire, with HighLevel's field names, wrappers and quirks (`succeded`, `buiseness`). No I/O here:
+//! the server and the SDK both build on these so they cannot drift apart.
+
+pub mod appointments;
+pub mod businesses;
+pub mod contacts;
+pub mod error;
+pub mod notes;
+pub mod patch;
+pub mod tasks;
+
+pub use patch::Patch;

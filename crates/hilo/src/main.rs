@@ -1,0 +1,132 @@
+//! The `hilo` command: `hilo serve` runs the HighLevel-compatible server; `hilo admin …`
+//! manages agencies, locations and tokens in the same database, also while the server runs.
+
+mod admin;
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use hilo_server::tenancy::{self, DemoSeed};
+use hilo_server::{AppState, Db};
+use tracing_subscriber::EnvFilter;
+
+pub const DEFAULT_DATABASE: &str = "sqlite://hilo.db";
+
+#[derive(Parser)]
+#[command(name = "hilo", version, about = "A self-hostable HighLevel API v2 server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (creates and migrates the database, seeds a demo location if empty).
+    Serve(ServeArgs),
+    /// Manage agencies, locations and tokens.
+    Admin(admin::AdminArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "HILO_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// sqlite://FILE (created if missing) or postgres://USER@HOST/DB.
+    #[arg(long, env = "HILO_DATABASE_URL", default_value = DEFAULT_DATABASE)]
+    database: String,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "HILO_BODY_LIMIT", default_value_t = hilo_server::DEFAULT_BODY_LIMIT)]
+    body_limit: usize,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args).await,
+        Command::Admin(args) => admin::run(args).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let db = Db::connect(&args.database).await?;
+    let seed = tenancy::seed_demo(&db).await?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    print_banner(addr, &db, seed.as_ref()).await?;
+    let app = hilo_server::app(AppState { db: db.clone() }, args.body_limit);
+    hilo_server::serve(listener, app, shutdown_signal()).await?;
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn print_banner(addr: SocketAddr, db: &Db, seed: Option<&DemoSeed>) -> anyhow::Result<()> {
+    let base = format!("http://{addr}");
+    println!("hilo is ready at {base}");
+    match seed {
+        Some(seed) => {
+            let location = &seed.location.id;
+            let token = &seed.token.token;
+            println!("  location id: {location}");
+            println!("  token:       {token}");
+            println!("               (printed once; hilo keeps only its hash)");
+            println!("  scopes:      {}", seed.token.scopes.join(" "));
+            println!();
+            println!("Create a contact:");
+            println!(
+                "  curl -s -X POST {base}/contacts/ -H 'Authorization: Bearer {token}' \
+                 -H 'Version: 2021-07-28' -H 'Content-Type: application/json' \
+                 -d '{{\"locationId\":\"{location}\",\"firstName\":\"Ada\",\"lastName\":\"Lovelace\",\"email\":\"ada@example.com\",\"phone\":\"+1 202-555-0143\"}}'"
+            );
+        }
+        None => {
+            for location in tenancy::list_locations(db).await? {
+                println!("  location id: {} ({})", location.id, location.name);
+            }
+            println!("  tokens are printed only when created; make one with:");
+            println!(
+                "  hilo admin token create --location ID --scopes \"contacts.readonly contacts.write\""
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
