@@ -166,17 +166,26 @@ mod tests {
 
     #[test]
     fn sqlite_file_is_created_unless_a_mode_is_given() {
-        assert_eq!(sqlite_url_creating_file("sqlite://a.db"), "sqlite://a.db?mode=rwc");
+        assert_eq!(
+            sqlite_url_creating_file("sqlite://a.db"),
+            "sqlite://a.db?mode=rwc"
+        );
         assert_eq!(
             sqlite_url_creating_file("sqlite://a.db?cache=shared"),
             "sqlite://a.db?cache=shared&mode=rwc"
         );
-        assert_eq!(sqlite_url_creating_file("sqlite://a.db?mode=ro"), "sqlite://a.db?mode=ro");
+        assert_eq!(
+            sqlite_url_creating_file("sqlite://a.db?mode=ro"),
+            "sqlite://a.db?mode=ro"
+        );
     }
 
     #[test]
     fn passwords_never_reach_logs() {
-        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
     }
 }
@@ -199,7 +208,9 @@ impl sqlx::Type<sqlx::Any> for Flag {
 
 impl<'r> sqlx::Decode<'r, sqlx::Any> for Flag {
     fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-        Ok(Flag(<i64 as sqlx::Decode<'r, sqlx::Any>>::decode(value)? != 0))
+        Ok(Flag(
+            <i64 as sqlx::Decode<'r, sqlx::Any>>::decode(value)? != 0,
+        ))
     }
 }
 

@@ -77,10 +77,24 @@ pub struct Endpoint {
 }
 
 use Operation as O;
-use Scope::{BusinessesReadonly as BR, BusinessesWrite as BW, ContactsReadonly as CR, ContactsWrite as CW};
+use Scope::{
+    BusinessesReadonly as BR, BusinessesWrite as BW, ContactsReadonly as CR, ContactsWrite as CW,
+};
 
-const fn e(operation: Operation, method: &'static str, path: &'static str, operation_id: &'static str, scope: Scope) -> Endpoint {
-    Endpoint { operation, method, path, operation_id, scope }
+const fn e(
+    operation: Operation,
+    method: &'static str,
+    path: &'static str,
+    operation_id: &'static str,
+    scope: Scope,
+) -> Endpoint {
+    Endpoint {
+        operation,
+        method,
+        path,
+        operation_id,
+        scope,
+    }
 }
 
 #[rustfmt::skip]
@@ -149,23 +163,43 @@ mod tests {
         let specs = [spec("contacts.json"), spec("businesses.json")];
         for endpoint in ENDPOINTS {
             let found = specs.iter().find_map(|s| {
-                s["paths"].as_object().unwrap().iter().find_map(|(path, ops)| {
-                    ops.as_object().unwrap().iter().find_map(|(method, op)| {
-                        (op["operationId"] == endpoint.operation_id)
-                            .then(|| (path.clone(), method.to_uppercase(), op.clone()))
+                s["paths"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .find_map(|(path, ops)| {
+                        ops.as_object().unwrap().iter().find_map(|(method, op)| {
+                            (op["operationId"] == endpoint.operation_id)
+                                .then(|| (path.clone(), method.to_uppercase(), op.clone()))
+                        })
                     })
-                })
             });
-            let (path, method, op) = found.unwrap_or_else(|| panic!("{} not in spec", endpoint.operation_id));
-            assert_eq!(path.trim_end_matches('/'), endpoint.path, "{}", endpoint.operation_id);
+            let (path, method, op) =
+                found.unwrap_or_else(|| panic!("{} not in spec", endpoint.operation_id));
+            assert_eq!(
+                path.trim_end_matches('/'),
+                endpoint.path,
+                "{}",
+                endpoint.operation_id
+            );
             assert_eq!(method, endpoint.method, "{}", endpoint.operation_id);
             match op["security"][0]["bearer"].as_array() {
                 Some(scopes) => {
                     let scopes: Vec<&str> = scopes.iter().map(|s| s.as_str().unwrap()).collect();
-                    assert_eq!(scopes, vec![endpoint.scope.as_str()], "{}", endpoint.operation_id);
+                    assert_eq!(
+                        scopes,
+                        vec![endpoint.scope.as_str()],
+                        "{}",
+                        endpoint.operation_id
+                    );
                 }
                 // Operations the spec leaves without a scope take the resource's write scope.
-                None => assert_eq!(endpoint.scope, Scope::ContactsWrite, "{}", endpoint.operation_id),
+                None => assert_eq!(
+                    endpoint.scope,
+                    Scope::ContactsWrite,
+                    "{}",
+                    endpoint.operation_id
+                ),
             }
         }
     }

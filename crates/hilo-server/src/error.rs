@@ -74,7 +74,10 @@ impl ApiError {
             ApiError::BadRequest(message) => one(message, Some("Bad Request")),
             ApiError::DuplicateContact { meta } => ErrorBody {
                 meta: Some(meta),
-                ..one("This location does not allow duplicated contacts.".into(), None)
+                ..one(
+                    "This location does not allow duplicated contacts.".into(),
+                    None,
+                )
             },
             ApiError::Unauthorized(VERSION_MISSING) => one(VERSION_MISSING.into(), None),
             ApiError::Unauthorized(message) => one(message.into(), Some("Unauthorized")),
@@ -87,9 +90,10 @@ impl ApiError {
                 message: ErrorMessage::Many(messages),
                 ..one(String::new(), Some("Unprocessable Entity"))
             },
-            ApiError::Database(_) | ApiError::Internal(_) => {
-                one("Internal server error".into(), Some("Internal Server Error"))
-            }
+            ApiError::Database(_) | ApiError::Internal(_) => one(
+                "Internal server error".into(),
+                Some("Internal Server Error"),
+            ),
         }
     }
 }
@@ -139,14 +143,18 @@ mod tests {
             json!({"statusCode":400,"message":"Contact not found for id:x","error":"Bad Request"})
         );
         assert_eq!(
-            body(ApiError::DuplicateContact { meta: json!({"contactId":"c"}) }),
+            body(ApiError::DuplicateContact {
+                meta: json!({"contactId":"c"})
+            }),
             json!({"statusCode":400,"message":"This location does not allow duplicated contacts.","meta":{"contactId":"c"}})
         );
     }
 
     #[test]
     fn internals_never_leak() {
-        let b = body(ApiError::Internal(anyhow::anyhow!("disk on fire at /var/secret")));
+        let b = body(ApiError::Internal(anyhow::anyhow!(
+            "disk on fire at /var/secret"
+        )));
         assert_eq!(b["statusCode"], 500);
         assert!(!b.to_string().contains("secret"));
     }

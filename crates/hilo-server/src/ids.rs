@@ -38,7 +38,9 @@ mod tests {
         assert!(!is_id("lookup"));
         let oid = new_object_id();
         assert_eq!(oid.len(), 24);
-        assert!(oid.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert!(oid
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         let pit = new_private_integration_token();
         assert!(pit.starts_with("pit-") && pit.len() == 40, "{pit}");
     }

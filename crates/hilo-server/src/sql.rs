@@ -116,7 +116,10 @@ mod tests {
         b.bind_text("x").push(" AND b IN (");
         bind_list(&mut b, &["p".into(), "q".into()]);
         b.push(") AND c > ").bind_int(3);
-        assert_eq!(b.sql(), "SELECT 1 WHERE a = $1 AND b IN ($2, $3) AND c > $4");
+        assert_eq!(
+            b.sql(),
+            "SELECT 1 WHERE a = $1 AND b IN ($2, $3) AND c > $4"
+        );
     }
 
     #[test]

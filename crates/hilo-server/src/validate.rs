@@ -30,7 +30,10 @@ pub enum Kind {
     /// Any JSON value (custom field values: their type depends on the field).
     Any,
     /// A query-string integer within bounds.
-    QueryInt { min: i64, max: i64 },
+    QueryInt {
+        min: i64,
+        max: i64,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -70,7 +73,12 @@ pub fn validate(object: &Map<String, Value>, fields: &[Field]) -> Vec<String> {
     errors
 }
 
-fn check_object(object: &Map<String, Value>, fields: &[Field], prefix: &str, errors: &mut Vec<String>) {
+fn check_object(
+    object: &Map<String, Value>,
+    fields: &[Field],
+    prefix: &str,
+    errors: &mut Vec<String>,
+) {
     for key in object.keys() {
         if !fields.iter().any(|f| f.name == key) {
             errors.push(format!("{prefix}property {key} should not exist"));
@@ -172,6 +180,7 @@ pub fn is_email(s: &str) -> bool {
     };
     !local.is_empty()
         && !local.contains(char::is_whitespace)
+        && !local.contains('@')
         && !domain.contains(char::is_whitespace)
         && !domain.contains('@')
         && domain.split('.').count() >= 2
@@ -189,13 +198,15 @@ impl<T: Schema> FromRequest<AppState> for Body<T> {
 
     async fn from_request(request: Request, state: &AppState) -> ApiResult<Self> {
         let auth = request.extensions().get::<Auth>().cloned();
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::bad_request(rejection.body_text())
-            }
-        })?;
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::bad_request(rejection.body_text())
+                }
+            })?;
         let object = parse_object(&bytes)?;
         finish(object, auth.as_ref()).map(Body)
     }
@@ -291,8 +302,10 @@ mod tests {
 
     #[test]
     fn valid_input_passes() {
-        assert!(errors(json!({"title":"t","done":true,"email":"a@b.co","tags":["x"],
-            "due":"2020-10-25T11:00:00Z","dnd":{"status":"active"},"limit":"5"}))
+        assert!(errors(
+            json!({"title":"t","done":true,"email":"a@b.co","tags":["x"],
+            "due":"2020-10-25T11:00:00Z","dnd":{"status":"active"},"limit":"5"})
+        )
         .is_empty());
         assert!(errors(json!({"title":"t","done":null,"email":null})).is_empty());
     }
@@ -303,7 +316,10 @@ mod tests {
             errors(json!({})),
             vec!["title should not be empty", "title must be a string"]
         );
-        assert_eq!(errors(json!({"title":" "})), vec!["title should not be empty"]);
+        assert_eq!(
+            errors(json!({"title":" "})),
+            vec!["title should not be empty"]
+        );
         assert_eq!(errors(json!({"title":1})), vec!["title must be a string"]);
         assert_eq!(
             errors(json!({"title":"t","x":1})),
@@ -319,7 +335,10 @@ mod tests {
         );
         assert_eq!(
             errors(json!({"title":"t","tags":"a"})),
-            vec!["each value in tags must be a string", "tags must be an array"]
+            vec![
+                "each value in tags must be a string",
+                "tags must be an array"
+            ]
         );
         assert_eq!(
             errors(json!({"title":"t","tags":["a",1]})),
@@ -351,7 +370,9 @@ mod tests {
         for good in ["a@b.co", "first.last+tag@sub.example.com"] {
             assert!(is_email(good), "{good}");
         }
-        for bad in ["", "a", "a@", "@b.co", "a@b", "a b@c.co", "a@b..co", "a@@b.co"] {
+        for bad in [
+            "", "a", "a@", "@b.co", "a@b", "a b@c.co", "a@b..co", "a@@b.co",
+        ] {
             assert!(!is_email(bad), "{bad}");
         }
     }
@@ -361,7 +382,10 @@ mod tests {
         assert!(parse_object(b"").unwrap().is_empty());
         assert!(parse_object(b"  \n").unwrap().is_empty());
         assert!(parse_object(b"{\"a\":1}").is_ok());
-        assert!(matches!(parse_object(b"{bad"), Err(ApiError::BadRequest(_))));
+        assert!(matches!(
+            parse_object(b"{bad"),
+            Err(ApiError::BadRequest(_))
+        ));
         assert!(matches!(parse_object(b"[1]"), Err(ApiError::BadRequest(_))));
     }
 }

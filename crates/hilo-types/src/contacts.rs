@@ -36,7 +36,8 @@ pub struct DndSettings {
 
 impl DndSettings {
     /// The wire names of the channels, in the order they are serialised.
-    pub const CHANNELS: [&'static str; 7] = ["Call", "Email", "SMS", "WhatsApp", "GMB", "FB", "RCS"];
+    pub const CHANNELS: [&'static str; 7] =
+        ["Call", "Email", "SMS", "WhatsApp", "GMB", "FB", "RCS"];
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -62,7 +63,11 @@ pub struct CustomFieldInput {
     pub key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field_value: Option<Value>,
-    #[serde(rename = "fieldValue", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fieldValue",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub field_value_v3: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<Value>,

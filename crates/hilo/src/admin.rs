@@ -105,14 +105,27 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<(serde_json::
             let locations = tenancy::list_locations(db).await?;
             let text = locations
                 .iter()
-                .map(|l| format!("{}  {}  agency {}  allowDuplicateContact={}", l.id, l.name, l.company_id, l.allow_duplicate_contact.0))
+                .map(|l| {
+                    format!(
+                        "{}  {}  agency {}  allowDuplicateContact={}",
+                        l.id, l.name, l.company_id, l.allow_duplicate_contact.0
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("\n");
             (json!(locations), text)
         }
-        AdminCommand::Location(LocationCommand::Settings { location, allow_duplicate_contact }) => {
-            let location = tenancy::set_allow_duplicate_contact(db, &location, allow_duplicate_contact).await?;
-            let text = format!("location {}: allowDuplicateContact={}", location.id, location.allow_duplicate_contact.0);
+        AdminCommand::Location(LocationCommand::Settings {
+            location,
+            allow_duplicate_contact,
+        }) => {
+            let location =
+                tenancy::set_allow_duplicate_contact(db, &location, allow_duplicate_contact)
+                    .await?;
+            let text = format!(
+                "location {}: allowDuplicateContact={}",
+                location.id, location.allow_duplicate_contact.0
+            );
             (json!(location), text)
         }
         AdminCommand::Token(TokenCommand::Create { location, scopes }) => {

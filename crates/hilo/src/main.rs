@@ -14,7 +14,11 @@ use tracing_subscriber::EnvFilter;
 pub const DEFAULT_DATABASE: &str = "sqlite://hilo.db";
 
 #[derive(Parser)]
-#[command(name = "hilo", version, about = "A self-hostable HighLevel API v2 server")]
+#[command(
+    name = "hilo",
+    version,
+    about = "A self-hostable HighLevel API v2 server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -45,8 +49,7 @@ struct ServeArgs {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
         )
         .with_writer(std::io::stderr)
         .init();

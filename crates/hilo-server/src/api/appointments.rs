@@ -19,7 +19,12 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
     route(router, Operation::ContactAppointments, contact_appointments)
 }
 
-async fn contact_appointments(State(state): State<AppState>, auth: Auth, Path(contact_id): Path<String>, _: QueryParams<NoParams>) -> ApiResult<Reply<EventsResponse>> {
+async fn contact_appointments(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(contact_id): Path<String>,
+    _: QueryParams<NoParams>,
+) -> ApiResult<Reply<EventsResponse>> {
     require_contact(&state, &auth, &contact_id).await?;
     Ok(Reply::ok(EventsResponse { events: Vec::new() }))
 }

@@ -45,7 +45,10 @@ macro_rules! business_fields {
 }
 
 impl Schema for CreateBusiness {
-    const FIELDS: &'static [Field] = business_fields!(required("name", Kind::String), required("locationId", Kind::String));
+    const FIELDS: &'static [Field] = business_fields!(
+        required("name", Kind::String),
+        required("locationId", Kind::String)
+    );
     const HAS_LOCATION: bool = true;
 }
 
@@ -65,7 +68,13 @@ impl Schema for ListBusinessesQuery {
     const FIELDS: &'static [Field] = &[
         required("locationId", Kind::String),
         optional("limit", Kind::QueryInt { min: 1, max: 1000 }),
-        optional("skip", Kind::QueryInt { min: 0, max: i64::MAX }),
+        optional(
+            "skip",
+            Kind::QueryInt {
+                min: 0,
+                max: i64::MAX,
+            },
+        ),
     ];
     const HAS_LOCATION: bool = true;
 }
@@ -119,26 +128,39 @@ fn business_not_found(business_id: &str) -> ApiError {
 /// The business if it exists and is in the caller's location: 400 if it does not exist, 403 if
 /// it is another location's.
 async fn load_business(state: &AppState, auth: &Auth, business_id: &str) -> ApiResult<BusinessRow> {
-    let row: Option<BusinessRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM businesses WHERE id = $1"))
-        .bind(business_id)
-        .fetch_optional(state.db.read())
-        .await?;
+    let row: Option<BusinessRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM businesses WHERE id = $1"))
+            .bind(business_id)
+            .fetch_optional(state.db.read())
+            .await?;
     let row = row.ok_or_else(|| business_not_found(business_id))?;
     auth.check_location(&row.location_id)?;
     Ok(row)
 }
 
 /// 400 unless the business exists in `location_id`.
-pub(crate) async fn require_business_in(state: &AppState, location_id: &str, business_id: &str) -> ApiResult<()> {
-    let found: Option<String> = sqlx::query_scalar("SELECT id FROM businesses WHERE location_id = $1 AND id = $2")
-        .bind(location_id)
-        .bind(business_id)
-        .fetch_optional(state.db.read())
-        .await?;
-    found.map(drop).ok_or_else(|| business_not_found(business_id))
+pub(crate) async fn require_business_in(
+    state: &AppState,
+    location_id: &str,
+    business_id: &str,
+) -> ApiResult<()> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT id FROM businesses WHERE location_id = $1 AND id = $2")
+            .bind(location_id)
+            .bind(business_id)
+            .fetch_optional(state.db.read())
+            .await?;
+    found
+        .map(drop)
+        .ok_or_else(|| business_not_found(business_id))
 }
 
-async fn create_business(State(state): State<AppState>, _auth: Auth, Body(body): Body<CreateBusiness>) -> ApiResult<Reply<BusinessWriteResponse>> {
+async fn create_business(
+    State(state): State<AppState>,
+    _auth: Auth,
+    _: QueryParams<NoParams>,
+    Body(body): Body<CreateBusiness>,
+) -> ApiResult<Reply<BusinessWriteResponse>> {
     let now = now_ms();
     let row = BusinessRow {
         id: new_object_id(),
@@ -175,10 +197,17 @@ async fn create_business(State(state): State<AppState>, _auth: Auth, Body(body):
     .bind(row.updated_at)
     .execute(state.db.write())
     .await?;
-    Ok(Reply::created(BusinessWriteResponse { success: true, buiseness: row.to_business() }))
+    Ok(Reply::created(BusinessWriteResponse {
+        success: true,
+        buiseness: row.to_business(),
+    }))
 }
 
-async fn list_businesses(State(state): State<AppState>, _auth: Auth, QueryParams(q): QueryParams<ListBusinessesQuery>) -> ApiResult<Reply<BusinessesResponse>> {
+async fn list_businesses(
+    State(state): State<AppState>,
+    _auth: Auth,
+    QueryParams(q): QueryParams<ListBusinessesQuery>,
+) -> ApiResult<Reply<BusinessesResponse>> {
     let rows: Vec<BusinessRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM businesses WHERE location_id = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3"
     ))
@@ -187,15 +216,30 @@ async fn list_businesses(State(state): State<AppState>, _auth: Auth, QueryParams
     .bind(q.skip.unwrap_or(0))
     .fetch_all(state.db.read())
     .await?;
-    Ok(Reply::ok(BusinessesResponse { businesses: rows.iter().map(BusinessRow::to_business).collect() }))
+    Ok(Reply::ok(BusinessesResponse {
+        businesses: rows.iter().map(BusinessRow::to_business).collect(),
+    }))
 }
 
-async fn get_business(State(state): State<AppState>, auth: Auth, Path(business_id): Path<String>, _: QueryParams<NoParams>) -> ApiResult<Reply<BusinessResponse>> {
+async fn get_business(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(business_id): Path<String>,
+    _: QueryParams<NoParams>,
+) -> ApiResult<Reply<BusinessResponse>> {
     let row = load_business(&state, &auth, &business_id).await?;
-    Ok(Reply::ok(BusinessResponse { business: row.to_business() }))
+    Ok(Reply::ok(BusinessResponse {
+        business: row.to_business(),
+    }))
 }
 
-async fn update_business(State(state): State<AppState>, auth: Auth, Path(business_id): Path<String>, _: QueryParams<NoParams>, Body(change): Body<UpdateBusiness>) -> ApiResult<Reply<BusinessWriteResponse>> {
+async fn update_business(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(business_id): Path<String>,
+    _: QueryParams<NoParams>,
+    Body(change): Body<UpdateBusiness>,
+) -> ApiResult<Reply<BusinessWriteResponse>> {
     let mut row = load_business(&state, &auth, &business_id).await?;
     if let Some(name) = change.name {
         if name.trim().is_empty() {
@@ -233,10 +277,18 @@ async fn update_business(State(state): State<AppState>, auth: Auth, Path(busines
     .bind(&row.id)
     .execute(state.db.write())
     .await?;
-    Ok(Reply::ok(BusinessWriteResponse { success: true, buiseness: row.to_business() }))
+    Ok(Reply::ok(BusinessWriteResponse {
+        success: true,
+        buiseness: row.to_business(),
+    }))
 }
 
-async fn delete_business(State(state): State<AppState>, auth: Auth, Path(business_id): Path<String>, _: QueryParams<NoParams>) -> ApiResult<Reply<SuccessResponse>> {
+async fn delete_business(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(business_id): Path<String>,
+    _: QueryParams<NoParams>,
+) -> ApiResult<Reply<SuccessResponse>> {
     let row = load_business(&state, &auth, &business_id).await?;
     let mut tx = state.db.write().begin().await?;
     sqlx::query("UPDATE contacts SET business_id = NULL, date_updated = $1 WHERE location_id = $2 AND business_id = $3")

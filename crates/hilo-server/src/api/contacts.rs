@@ -125,7 +125,13 @@ impl Schema for ListContactsQuery {
     const FIELDS: &'static [Field] = &[
         required("locationId", Kind::String),
         optional("startAfterId", Kind::String),
-        optional("startAfter", Kind::QueryInt { min: 0, max: i64::MAX }),
+        optional(
+            "startAfter",
+            Kind::QueryInt {
+                min: 0,
+                max: i64::MAX,
+            },
+        ),
         optional("query", Kind::String),
         optional("limit", Kind::QueryInt { min: 1, max: 100 }),
         // Not in the spec, but n8n and the white-label docs send them.
@@ -148,7 +154,13 @@ impl Schema for ByBusinessQuery {
     const FIELDS: &'static [Field] = &[
         required("locationId", Kind::String),
         optional("limit", Kind::QueryInt { min: 1, max: 100 }),
-        optional("skip", Kind::QueryInt { min: 0, max: i64::MAX }),
+        optional(
+            "skip",
+            Kind::QueryInt {
+                min: 0,
+                max: i64::MAX,
+            },
+        ),
         optional("query", Kind::String),
     ];
     const HAS_LOCATION: bool = true;
@@ -228,11 +240,15 @@ impl ContactRow {
     }
 
     fn dnd_settings(&self) -> Option<DndSettings> {
-        self.dnd_settings.as_deref().and_then(|s| serde_json::from_str(s).ok())
+        self.dnd_settings
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
     }
 
     fn date_of_birth_iso(&self) -> Option<String> {
-        self.date_of_birth.as_ref().map(|d| format!("{d}T00:00:00.000Z"))
+        self.date_of_birth
+            .as_ref()
+            .map(|d| format!("{d}T00:00:00.000Z"))
     }
 
     /// The single-contact shape: absent values omitted.
@@ -273,7 +289,10 @@ impl ContactRow {
             date_updated: format_ms(self.date_updated),
             custom_fields: self.custom_fields(),
             business_id: self.business_id.clone(),
-            created_by: self.created_by.as_deref().and_then(|s| serde_json::from_str(s).ok()),
+            created_by: self
+                .created_by
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok()),
             ..Contact::default()
         }
     }
@@ -337,18 +356,27 @@ pub(crate) fn contact_not_found(contact_id: &str) -> ApiError {
 /// The contact, if it exists and is in the caller's location: 400 if it does not exist, 403 if
 /// it belongs to another location. This lookup alone is not scoped by location, because telling
 /// those two apart is HighLevel's contract.
-pub(crate) async fn load_contact(state: &AppState, auth: &Auth, contact_id: &str) -> ApiResult<ContactRow> {
-    let row: Option<ContactRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM contacts WHERE id = $1"))
-        .bind(contact_id)
-        .fetch_optional(state.db.read())
-        .await?;
+pub(crate) async fn load_contact(
+    state: &AppState,
+    auth: &Auth,
+    contact_id: &str,
+) -> ApiResult<ContactRow> {
+    let row: Option<ContactRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM contacts WHERE id = $1"))
+            .bind(contact_id)
+            .fetch_optional(state.db.read())
+            .await?;
     let row = row.ok_or_else(|| contact_not_found(contact_id))?;
     auth.check_location(&row.location_id)?;
     Ok(row)
 }
 
 /// Like [`load_contact`], for routes under a contact that only need it to exist.
-pub(crate) async fn require_contact(state: &AppState, auth: &Auth, contact_id: &str) -> ApiResult<()> {
+pub(crate) async fn require_contact(
+    state: &AppState,
+    auth: &Auth,
+    contact_id: &str,
+) -> ApiResult<()> {
     load_contact(state, auth, contact_id).await.map(drop)
 }
 
@@ -393,7 +421,11 @@ fn create_as_update(body: CreateContact) -> UpdateContact {
 
 /// Applies `change` to `row`, normalising as HighLevel does (E.164 phones, derived lower-case
 /// fields, ISO birth dates). Returns the new tag set when the change replaces it.
-fn apply_change(row: &mut ContactRow, change: UpdateContact, location: &Location) -> ApiResult<Option<Vec<String>>> {
+fn apply_change(
+    row: &mut ContactRow,
+    change: UpdateContact,
+    location: &Location,
+) -> ApiResult<Option<Vec<String>>> {
     let mut errors = Vec::new();
 
     // First and last name win over `name`; `name` alone is split at its first space.
@@ -402,7 +434,10 @@ fn apply_change(row: &mut ContactRow, change: UpdateContact, location: &Location
             Patch::Value(name) => {
                 let mut parts = name.trim().splitn(2, ' ');
                 row.first_name = parts.next().filter(|s| !s.is_empty()).map(str::to_owned);
-                row.last_name = parts.next().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+                row.last_name = parts
+                    .next()
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty());
             }
             Patch::Null => {
                 row.first_name = None;
@@ -425,7 +460,10 @@ fn apply_change(row: &mut ContactRow, change: UpdateContact, location: &Location
     row.last_name_lower = row.last_name.as_ref().map(|s| s.to_lowercase());
     row.full_name_lower = row.name.as_ref().map(|s| s.to_lowercase());
 
-    row.email = change.email.map(|e| e.trim().to_owned()).apply(row.email.take());
+    row.email = change
+        .email
+        .map(|e| e.trim().to_owned())
+        .apply(row.email.take());
     row.email_lower = row.email.as_ref().map(|e| e.to_lowercase());
 
     row.country = change.country.apply(row.country.take());
@@ -499,11 +537,16 @@ fn merge_dnd(mut current: DndSettings, change: DndSettings) -> DndSettings {
 
 /// Listed custom fields change, the others keep their values; a `null` value clears one. Until
 /// the location's field definitions exist (custom fields API), fields are addressed by id.
-fn merge_custom_fields(mut current: Vec<CustomFieldValue>, inputs: Vec<CustomFieldInput>) -> ApiResult<Vec<CustomFieldValue>> {
+fn merge_custom_fields(
+    mut current: Vec<CustomFieldValue>,
+    inputs: Vec<CustomFieldInput>,
+) -> ApiResult<Vec<CustomFieldValue>> {
     for input in inputs {
         let Some(id) = input.id.clone().filter(|id| !id.is_empty()) else {
             return Err(match input.key {
-                Some(key) => ApiError::bad_request(format!("Custom field with key {key} not found")),
+                Some(key) => {
+                    ApiError::bad_request(format!("Custom field with key {key} not found"))
+                }
                 None => ApiError::unprocessable("customFields.id should not be empty"),
             });
         };
@@ -518,7 +561,11 @@ fn merge_custom_fields(mut current: Vec<CustomFieldValue>, inputs: Vec<CustomFie
 
 /// A phone number in E.164, read in the given country when it has no `+` prefix.
 pub(crate) fn to_e164(phone: &str, country: &str) -> Option<String> {
-    let country = country.trim().to_uppercase().parse::<phonenumber::country::Id>().ok();
+    let country = country
+        .trim()
+        .to_uppercase()
+        .parse::<phonenumber::country::Id>()
+        .ok();
     let number = phonenumber::parse(country, phone.trim()).ok()?;
     let national = number.national().value();
     (national >= 1000).then(|| number.format().mode(phonenumber::Mode::E164).to_string())
@@ -526,11 +573,18 @@ pub(crate) fn to_e164(phone: &str, country: &str) -> Option<String> {
 
 /// 400 with the existing contact when the location forbids duplicates and the email (then the
 /// phone) is taken (dossier §5 rule 1).
-async fn reject_duplicate(state: &AppState, location: &Location, row: &ContactRow) -> ApiResult<()> {
+async fn reject_duplicate(
+    state: &AppState,
+    location: &Location,
+    row: &ContactRow,
+) -> ApiResult<()> {
     if location.allow_duplicate_contact.0 {
         return Ok(());
     }
-    let candidates = [("email", "email_lower", row.email_lower.as_deref()), ("phone", "phone", row.phone.as_deref())];
+    let candidates = [
+        ("email", "email_lower", row.email_lower.as_deref()),
+        ("phone", "phone", row.phone.as_deref()),
+    ];
     for (field, column, value) in candidates {
         let Some(value) = value else { continue };
         let existing: Option<(String, Option<String>)> = sqlx::query_as(&format!(
@@ -638,7 +692,11 @@ async fn update_row(tx: &mut sqlx::AnyConnection, row: &ContactRow) -> Result<()
 }
 
 /// Marks a contact as changed now (tag and sub-resource writes do).
-pub(crate) async fn touch(tx: &mut sqlx::AnyConnection, location_id: &str, contact_id: &str) -> Result<(), sqlx::Error> {
+pub(crate) async fn touch(
+    tx: &mut sqlx::AnyConnection,
+    location_id: &str,
+    contact_id: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE contacts SET date_updated = $1 WHERE location_id = $2 AND id = $3")
         .bind(now_ms())
         .bind(location_id)
@@ -650,7 +708,12 @@ pub(crate) async fn touch(tx: &mut sqlx::AnyConnection, location_id: &str, conta
 
 // ---- handlers ----
 
-async fn create_contact(State(state): State<AppState>, auth: Auth, Body(body): Body<CreateContact>) -> ApiResult<Reply<ContactResponse>> {
+async fn create_contact(
+    State(state): State<AppState>,
+    auth: Auth,
+    _: QueryParams<NoParams>,
+    Body(body): Body<CreateContact>,
+) -> ApiResult<Reply<ContactResponse>> {
     let location = token_location(&state, &auth).await?;
     let now = now_ms();
     let mut row = ContactRow {
@@ -674,13 +737,22 @@ async fn create_contact(State(state): State<AppState>, auth: Auth, Body(body): B
     insert_contact(&mut tx, &row).await?;
     replace_tags(&mut tx, &row.location_id, &row.id, &tags).await?;
     tx.commit().await?;
-    Ok(Reply::created(ContactResponse { contact: row.to_created_contact(tags) }))
+    Ok(Reply::created(ContactResponse {
+        contact: row.to_created_contact(tags),
+    }))
 }
 
-async fn get_contact(State(state): State<AppState>, auth: Auth, Path(contact_id): Path<String>, _: QueryParams<NoParams>) -> ApiResult<Reply<ContactResponse>> {
+async fn get_contact(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(contact_id): Path<String>,
+    _: QueryParams<NoParams>,
+) -> ApiResult<Reply<ContactResponse>> {
     let row = load_contact(&state, &auth, &contact_id).await?;
     let tags = load_tags(state.db.read(), &row.location_id, &row.id).await?;
-    Ok(Reply::ok(ContactResponse { contact: row.to_contact(tags) }))
+    Ok(Reply::ok(ContactResponse {
+        contact: row.to_contact(tags),
+    }))
 }
 
 async fn update_contact(
@@ -704,19 +776,29 @@ async fn update_contact(
         Some(tags) => tags,
         None => load_tags(state.db.read(), &row.location_id, &row.id).await?,
     };
-    Ok(Reply::ok(UpdateContactResponse { succeded: true, contact: row.to_contact(tags) }))
+    Ok(Reply::ok(UpdateContactResponse {
+        succeded: true,
+        contact: row.to_contact(tags),
+    }))
 }
 
-async fn delete_contact(State(state): State<AppState>, auth: Auth, Path(contact_id): Path<String>, _: QueryParams<NoParams>) -> ApiResult<Reply<SuccededResponse>> {
+async fn delete_contact(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(contact_id): Path<String>,
+    _: QueryParams<NoParams>,
+) -> ApiResult<Reply<SuccededResponse>> {
     let row = load_contact(&state, &auth, &contact_id).await?;
     // The contact and everything under it go together or not at all.
     let mut tx = state.db.write().begin().await?;
     for table in ["contact_tags", "tasks", "notes"] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE location_id = $1 AND contact_id = $2"))
-            .bind(&row.location_id)
-            .bind(&row.id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(&format!(
+            "DELETE FROM {table} WHERE location_id = $1 AND contact_id = $2"
+        ))
+        .bind(&row.location_id)
+        .bind(&row.id)
+        .execute(&mut *tx)
+        .await?;
     }
     sqlx::query("DELETE FROM contacts WHERE location_id = $1 AND id = $2")
         .bind(&row.location_id)
@@ -736,19 +818,28 @@ struct ContactFilter<'a> {
 
 impl ContactFilter<'_> {
     fn push_where(&self, sql: &mut SqlBuilder) {
-        sql.push(" WHERE location_id = ").bind_text(self.location_id);
+        sql.push(" WHERE location_id = ")
+            .bind_text(self.location_id);
         if let Some(business_id) = self.business_id {
             sql.push(" AND business_id = ").bind_text(business_id);
         }
         if let Some(query) = self.query.map(str::trim).filter(|q| !q.is_empty()) {
             // Name, email, phone, company name and tags, as HighLevel's list query matches.
             let pattern = like_contains(query);
-            sql.push(" AND (full_name_lower LIKE ").bind_text(pattern.clone()).push(" ESCAPE '\\'");
-            sql.push(" OR email_lower LIKE ").bind_text(pattern.clone()).push(" ESCAPE '\\'");
-            sql.push(" OR lower(company_name) LIKE ").bind_text(pattern.clone()).push(" ESCAPE '\\'");
+            sql.push(" AND (full_name_lower LIKE ")
+                .bind_text(pattern.clone())
+                .push(" ESCAPE '\\'");
+            sql.push(" OR email_lower LIKE ")
+                .bind_text(pattern.clone())
+                .push(" ESCAPE '\\'");
+            sql.push(" OR lower(company_name) LIKE ")
+                .bind_text(pattern.clone())
+                .push(" ESCAPE '\\'");
             let digits: String = query.chars().filter(char::is_ascii_digit).collect();
             if !digits.is_empty() {
-                sql.push(" OR phone LIKE ").bind_text(like_contains(&digits)).push(" ESCAPE '\\'");
+                sql.push(" OR phone LIKE ")
+                    .bind_text(like_contains(&digits))
+                    .push(" ESCAPE '\\'");
             }
             sql.push(" OR EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = contacts.id AND t.tag LIKE ")
                 .bind_text(pattern)
@@ -756,7 +847,11 @@ impl ContactFilter<'_> {
         }
     }
 
-    async fn count(&self, state: &AppState, extra: impl FnOnce(&mut SqlBuilder)) -> Result<u64, sqlx::Error> {
+    async fn count(
+        &self,
+        state: &AppState,
+        extra: impl FnOnce(&mut SqlBuilder),
+    ) -> Result<u64, sqlx::Error> {
         let mut sql = SqlBuilder::new("SELECT COUNT(*) FROM contacts");
         self.push_where(&mut sql);
         extra(&mut sql);
@@ -765,9 +860,14 @@ impl ContactFilter<'_> {
     }
 }
 
-async fn with_tags(state: &AppState, location_id: &str, rows: Vec<ContactRow>) -> Result<Vec<ContactListItem>, sqlx::Error> {
+async fn with_tags(
+    state: &AppState,
+    location_id: &str,
+    rows: Vec<ContactRow>,
+) -> Result<Vec<ContactListItem>, sqlx::Error> {
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let mut tags: HashMap<String, Vec<String>> = load_tags_for(state.db.read(), location_id, &ids).await?;
+    let mut tags: HashMap<String, Vec<String>> =
+        load_tags_for(state.db.read(), location_id, &ids).await?;
     Ok(rows
         .iter()
         .map(|row| row.to_list_item(tags.remove(&row.id).unwrap_or_default()))
@@ -776,8 +876,17 @@ async fn with_tags(state: &AppState, location_id: &str, rows: Vec<ContactRow>) -
 
 /// `GET /contacts/` (deprecated): cursor pages by `startAfter` (the sort value of the last row,
 /// epoch ms) and `startAfterId`, newest first unless asked otherwise.
-async fn list_contacts(State(state): State<AppState>, auth: Auth, headers: HeaderMap, QueryParams(q): QueryParams<ListContactsQuery>) -> ApiResult<Reply<ContactsListResponse>> {
-    let filter = ContactFilter { location_id: &q.location_id, business_id: None, query: q.query.as_deref() };
+async fn list_contacts(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    QueryParams(q): QueryParams<ListContactsQuery>,
+) -> ApiResult<Reply<ContactsListResponse>> {
+    let filter = ContactFilter {
+        location_id: &q.location_id,
+        business_id: None,
+        query: q.query.as_deref(),
+    };
     let limit = q.limit.unwrap_or(20);
     let column = match q.sort_by.as_deref() {
         Some("date_updated") => "date_updated",
@@ -790,11 +899,13 @@ async fn list_contacts(State(state): State<AppState>, auth: Auth, headers: Heade
     let start_after = match (q.start_after, q.start_after_id.as_deref()) {
         (Some(value), id) => Some((value, id.map(str::to_owned))),
         (None, Some(id)) => {
-            let value: Option<i64> = sqlx::query_scalar(&format!("SELECT {column} FROM contacts WHERE location_id = $1 AND id = $2"))
-                .bind(&auth.location_id)
-                .bind(id)
-                .fetch_optional(state.db.read())
-                .await?;
+            let value: Option<i64> = sqlx::query_scalar(&format!(
+                "SELECT {column} FROM contacts WHERE location_id = $1 AND id = $2"
+            ))
+            .bind(&auth.location_id)
+            .bind(id)
+            .fetch_optional(state.db.read())
+            .await?;
             let value = value.ok_or_else(|| contact_not_found(id))?;
             Some((value, Some(id.to_owned())))
         }
@@ -806,7 +917,9 @@ async fn list_contacts(State(state): State<AppState>, auth: Auth, headers: Heade
                 Some(id) => {
                     sql.push(&format!(" AND ({column} {op} ")).bind_int(*value);
                     sql.push(&format!(" OR ({column} = ")).bind_int(*value);
-                    sql.push(&format!(" AND id {op} ")).bind_text(id.clone()).push("))");
+                    sql.push(&format!(" AND id {op} "))
+                        .bind_text(id.clone())
+                        .push("))");
                 }
                 None => {
                     sql.push(&format!(" AND {column} {op} ")).bind_int(*value);
@@ -819,26 +932,45 @@ async fn list_contacts(State(state): State<AppState>, auth: Auth, headers: Heade
     filter.push_where(&mut sql);
     push_cursor(&mut sql, before);
     let direction = if descending { "DESC" } else { "ASC" };
-    sql.push(&format!(" ORDER BY {column} {direction}, id {direction} LIMIT ")).bind_int(limit + 1);
+    sql.push(&format!(
+        " ORDER BY {column} {direction}, id {direction} LIMIT "
+    ))
+    .bind_int(limit + 1);
     let mut rows: Vec<ContactRow> = sql.query_as().fetch_all(state.db.read()).await?;
     let has_more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
 
     let total = filter.count(&state, |_| {}).await?;
     let skipped = if start_after.is_some() {
-        filter.count(&state, |sql| push_cursor(sql, after)).await? + u64::from(start_after.as_ref().is_some_and(|(_, id)| id.is_some()))
+        filter.count(&state, |sql| push_cursor(sql, after)).await?
+            + u64::from(start_after.as_ref().is_some_and(|(_, id)| id.is_some()))
     } else {
         0
     };
     let per_page = u64::try_from(limit).unwrap_or(1).max(1);
     let current_page = skipped / per_page + 1;
-    let last = rows.last().map(|r| (if column == "date_updated" { r.date_updated } else { r.date_added }, r.id.clone()));
+    let last = rows.last().map(|r| {
+        (
+            if column == "date_updated" {
+                r.date_updated
+            } else {
+                r.date_added
+            },
+            r.id.clone(),
+        )
+    });
     let next_page_url = match (&last, has_more) {
         (Some((value, id)), true) => {
-            let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+            let host = headers
+                .get("host")
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
             let mut url = format!("http://{host}/contacts/?locationId={}&startAfter={value}&startAfterId={id}&limit={limit}", q.location_id);
             if let Some(query) = &q.query {
-                url.push_str(&format!("&query={}", form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>()));
+                url.push_str(&format!(
+                    "&query={}",
+                    form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>()
+                ));
             }
             Some(url)
         }
@@ -854,14 +986,28 @@ async fn list_contacts(State(state): State<AppState>, auth: Auth, headers: Heade
         prev_page: (current_page > 1).then(|| current_page - 1),
     };
     let contacts = with_tags(&state, &q.location_id, rows).await?;
-    Ok(Reply::ok(ContactsListResponse { contacts, count: total, meta }))
+    Ok(Reply::ok(ContactsListResponse {
+        contacts,
+        count: total,
+        meta,
+    }))
 }
 
-async fn contacts_by_business(State(state): State<AppState>, _auth: Auth, Path(business_id): Path<String>, QueryParams(q): QueryParams<ByBusinessQuery>) -> ApiResult<Reply<ContactsByBusinessResponse>> {
-    let filter = ContactFilter { location_id: &q.location_id, business_id: Some(&business_id), query: q.query.as_deref() };
+async fn contacts_by_business(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Path(business_id): Path<String>,
+    QueryParams(q): QueryParams<ByBusinessQuery>,
+) -> ApiResult<Reply<ContactsByBusinessResponse>> {
+    let filter = ContactFilter {
+        location_id: &q.location_id,
+        business_id: Some(&business_id),
+        query: q.query.as_deref(),
+    };
     let mut sql = SqlBuilder::new(&format!("SELECT {COLUMNS} FROM contacts"));
     filter.push_where(&mut sql);
-    sql.push(" ORDER BY date_added DESC, id DESC LIMIT ").bind_int(q.limit.unwrap_or(25));
+    sql.push(" ORDER BY date_added DESC, id DESC LIMIT ")
+        .bind_int(q.limit.unwrap_or(25));
     sql.push(" OFFSET ").bind_int(q.skip.unwrap_or(0));
     let rows: Vec<ContactRow> = sql.query_as().fetch_all(state.db.read()).await?;
     let count = filter.count(&state, |_| {}).await?;
@@ -871,9 +1017,16 @@ async fn contacts_by_business(State(state): State<AppState>, _auth: Auth, Path(b
 
 /// `POST /contacts/bulk/business`: sets (or, with `businessId: null`, clears) the business of up
 /// to 50 contacts; `ids` in the answer are the contacts of the location that were updated.
-async fn bulk_business(State(state): State<AppState>, _auth: Auth, Body(body): Body<BulkBusinessBody>) -> ApiResult<Reply<BulkBusinessResponse>> {
+async fn bulk_business(
+    State(state): State<AppState>,
+    _auth: Auth,
+    _: QueryParams<NoParams>,
+    Body(body): Body<BulkBusinessBody>,
+) -> ApiResult<Reply<BulkBusinessResponse>> {
     if body.ids.len() > 50 {
-        return Err(ApiError::unprocessable("ids must contain no more than 50 elements"));
+        return Err(ApiError::unprocessable(
+            "ids must contain no more than 50 elements",
+        ));
     }
     if let Some(business_id) = &body.business_id {
         super::businesses::require_business_in(&state, &body.location_id, business_id).await?;
@@ -901,13 +1054,18 @@ async fn bulk_business(State(state): State<AppState>, _auth: Auth, Body(body): B
             None => sql.push("NULL"),
         };
         sql.push(", date_updated = ").bind_int(now_ms());
-        sql.push(" WHERE location_id = ").bind_text(body.location_id.clone()).push(" AND id IN (");
+        sql.push(" WHERE location_id = ")
+            .bind_text(body.location_id.clone())
+            .push(" AND id IN (");
         bind_list(&mut sql, &updated);
         sql.push(")");
         sql.query().execute(&mut *tx).await?;
     }
     tx.commit().await?;
-    Ok(Reply::ok(BulkBusinessResponse { success: true, ids: updated }))
+    Ok(Reply::ok(BulkBusinessResponse {
+        success: true,
+        ids: updated,
+    }))
 }
 
 #[cfg(test)]
@@ -916,11 +1074,26 @@ mod tests {
 
     #[test]
     fn phones_become_e164() {
-        assert_eq!(to_e164("+1 888-888-8888", "US").as_deref(), Some("+18888888888"));
-        assert_eq!(to_e164("(888) 777-2222", "US").as_deref(), Some("+18887772222"));
-        assert_eq!(to_e164("+33 6 12 34 56 78", "US").as_deref(), Some("+33612345678"));
-        assert_eq!(to_e164("06 12 34 56 78", "FR").as_deref(), Some("+33612345678"));
-        assert_eq!(to_e164("+1 555-010-0101", "US").as_deref(), Some("+15550100101"));
+        assert_eq!(
+            to_e164("+1 888-888-8888", "US").as_deref(),
+            Some("+18888888888")
+        );
+        assert_eq!(
+            to_e164("(888) 777-2222", "US").as_deref(),
+            Some("+18887772222")
+        );
+        assert_eq!(
+            to_e164("+33 6 12 34 56 78", "US").as_deref(),
+            Some("+33612345678")
+        );
+        assert_eq!(
+            to_e164("06 12 34 56 78", "FR").as_deref(),
+            Some("+33612345678")
+        );
+        assert_eq!(
+            to_e164("+1 555-010-0101", "US").as_deref(),
+            Some("+15550100101")
+        );
         assert_eq!(to_e164("not a phone", "US"), None);
         assert_eq!(to_e164("12", "US"), None);
     }
@@ -939,7 +1112,10 @@ mod tests {
     #[test]
     fn name_alone_is_split_and_first_last_win() {
         let mut row = ContactRow::default();
-        let change = UpdateContact { name: Patch::Value("Rosan Van Deo".into()), ..Default::default() };
+        let change = UpdateContact {
+            name: Patch::Value("Rosan Van Deo".into()),
+            ..Default::default()
+        };
         apply_change(&mut row, change, &location()).unwrap();
         assert_eq!(row.first_name.as_deref(), Some("Rosan"));
         assert_eq!(row.last_name.as_deref(), Some("Van Deo"));
@@ -958,27 +1134,70 @@ mod tests {
     #[test]
     fn custom_fields_merge_by_id() {
         let current = vec![
-            CustomFieldValue { id: "a".into(), value: json!("1") },
-            CustomFieldValue { id: "b".into(), value: json!("2") },
+            CustomFieldValue {
+                id: "a".into(),
+                value: json!("1"),
+            },
+            CustomFieldValue {
+                id: "b".into(),
+                value: json!("2"),
+            },
         ];
         let inputs = vec![
-            CustomFieldInput { id: Some("a".into()), value: Some(json!(null)), ..Default::default() },
-            CustomFieldInput { id: Some("c".into()), field_value: Some(json!(["x"])), ..Default::default() },
+            CustomFieldInput {
+                id: Some("a".into()),
+                value: Some(json!(null)),
+                ..Default::default()
+            },
+            CustomFieldInput {
+                id: Some("c".into()),
+                field_value: Some(json!(["x"])),
+                ..Default::default()
+            },
         ];
         let merged = merge_custom_fields(current, inputs).unwrap();
-        assert_eq!(merged, vec![
-            CustomFieldValue { id: "b".into(), value: json!("2") },
-            CustomFieldValue { id: "c".into(), value: json!(["x"]) },
-        ]);
-        let key_only = vec![CustomFieldInput { key: Some("k".into()), value: Some(json!(1)), ..Default::default() }];
-        assert!(matches!(merge_custom_fields(vec![], key_only), Err(ApiError::BadRequest(_))));
+        assert_eq!(
+            merged,
+            vec![
+                CustomFieldValue {
+                    id: "b".into(),
+                    value: json!("2")
+                },
+                CustomFieldValue {
+                    id: "c".into(),
+                    value: json!(["x"])
+                },
+            ]
+        );
+        let key_only = vec![CustomFieldInput {
+            key: Some("k".into()),
+            value: Some(json!(1)),
+            ..Default::default()
+        }];
+        assert!(matches!(
+            merge_custom_fields(vec![], key_only),
+            Err(ApiError::BadRequest(_))
+        ));
     }
 
     #[test]
     fn dnd_channels_merge() {
-        let on = |s: &str| Some(hilo_types::contacts::DndSetting { status: s.into(), message: None, code: None });
-        let current = DndSettings { email: on("active"), sms: on("active"), ..Default::default() };
-        let change = DndSettings { sms: on("inactive"), ..Default::default() };
+        let on = |s: &str| {
+            Some(hilo_types::contacts::DndSetting {
+                status: s.into(),
+                message: None,
+                code: None,
+            })
+        };
+        let current = DndSettings {
+            email: on("active"),
+            sms: on("active"),
+            ..Default::default()
+        };
+        let change = DndSettings {
+            sms: on("inactive"),
+            ..Default::default()
+        };
         let merged = merge_dnd(current, change);
         assert_eq!(merged.email, on("active"));
         assert_eq!(merged.sms, on("inactive"));

@@ -27,7 +27,11 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Registers `handler` for `operation` at the method and path of its endpoint row.
-pub(crate) fn route<H, T>(router: Router<AppState>, operation: Operation, handler: H) -> Router<AppState>
+pub(crate) fn route<H, T>(
+    router: Router<AppState>,
+    operation: Operation,
+    handler: H,
+) -> Router<AppState>
 where
     H: Handler<T, AppState>,
     T: 'static,
@@ -35,5 +39,8 @@ where
     let endpoint = operation.endpoint();
     let filter = MethodFilter::try_from(endpoint.method())
         .unwrap_or_else(|_| unreachable!("endpoint methods are GET, POST, PUT or DELETE"));
-    router.route(endpoint.path, on(filter, handler).layer(Extension(endpoint)))
+    router.route(
+        endpoint.path,
+        on(filter, handler).layer(Extension(endpoint)),
+    )
 }

@@ -75,18 +75,30 @@ impl NoteRow {
 
 const COLUMNS: &str = "id, contact_id, body, user_id, title, color, pinned, date_added";
 
-async fn load_note(state: &AppState, auth: &Auth, contact_id: &str, note_id: &str) -> ApiResult<NoteRow> {
+async fn load_note(
+    state: &AppState,
+    auth: &Auth,
+    contact_id: &str,
+    note_id: &str,
+) -> ApiResult<NoteRow> {
     require_contact(state, auth, contact_id).await?;
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM notes WHERE location_id = $1 AND contact_id = $2 AND id = $3"))
-        .bind(&auth.location_id)
-        .bind(contact_id)
-        .bind(note_id)
-        .fetch_optional(state.db.read())
-        .await?
-        .ok_or_else(|| ApiError::bad_request("Note not found"))
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM notes WHERE location_id = $1 AND contact_id = $2 AND id = $3"
+    ))
+    .bind(&auth.location_id)
+    .bind(contact_id)
+    .bind(note_id)
+    .fetch_optional(state.db.read())
+    .await?
+    .ok_or_else(|| ApiError::bad_request("Note not found"))
 }
 
-async fn list_notes(State(state): State<AppState>, auth: Auth, Path(contact_id): Path<String>, _: QueryParams<NoParams>) -> ApiResult<Reply<NotesResponse>> {
+async fn list_notes(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(contact_id): Path<String>,
+    _: QueryParams<NoParams>,
+) -> ApiResult<Reply<NotesResponse>> {
     require_contact(&state, &auth, &contact_id).await?;
     let rows: Vec<NoteRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM notes WHERE location_id = $1 AND contact_id = $2 ORDER BY date_added DESC, id"
@@ -95,10 +107,18 @@ async fn list_notes(State(state): State<AppState>, auth: Auth, Path(contact_id):
     .bind(&contact_id)
     .fetch_all(state.db.read())
     .await?;
-    Ok(Reply::ok(NotesResponse { notes: rows.iter().map(NoteRow::to_note).collect() }))
+    Ok(Reply::ok(NotesResponse {
+        notes: rows.iter().map(NoteRow::to_note).collect(),
+    }))
 }
 
-async fn create_note(State(state): State<AppState>, auth: Auth, Path(contact_id): Path<String>, _: QueryParams<NoParams>, Body(body): Body<CreateNote>) -> ApiResult<Reply<NoteResponse>> {
+async fn create_note(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(contact_id): Path<String>,
+    _: QueryParams<NoParams>,
+    Body(body): Body<CreateNote>,
+) -> ApiResult<Reply<NoteResponse>> {
     require_contact(&state, &auth, &contact_id).await?;
     let row = NoteRow {
         id: new_id(),
@@ -128,15 +148,30 @@ async fn create_note(State(state): State<AppState>, auth: Auth, Path(contact_id)
     .await?;
     touch(&mut tx, &auth.location_id, &row.contact_id).await?;
     tx.commit().await?;
-    Ok(Reply::created(NoteResponse { note: row.to_note() }))
+    Ok(Reply::created(NoteResponse {
+        note: row.to_note(),
+    }))
 }
 
-async fn get_note(State(state): State<AppState>, auth: Auth, Path((contact_id, note_id)): Path<(String, String)>, _: QueryParams<NoParams>) -> ApiResult<Reply<NoteResponse>> {
+async fn get_note(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((contact_id, note_id)): Path<(String, String)>,
+    _: QueryParams<NoParams>,
+) -> ApiResult<Reply<NoteResponse>> {
     let row = load_note(&state, &auth, &contact_id, &note_id).await?;
-    Ok(Reply::ok(NoteResponse { note: row.to_note() }))
+    Ok(Reply::ok(NoteResponse {
+        note: row.to_note(),
+    }))
 }
 
-async fn update_note(State(state): State<AppState>, auth: Auth, Path((contact_id, note_id)): Path<(String, String)>, _: QueryParams<NoParams>, Body(change): Body<UpdateNote>) -> ApiResult<Reply<NoteResponse>> {
+async fn update_note(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((contact_id, note_id)): Path<(String, String)>,
+    _: QueryParams<NoParams>,
+    Body(change): Body<UpdateNote>,
+) -> ApiResult<Reply<NoteResponse>> {
     let mut row = load_note(&state, &auth, &contact_id, &note_id).await?;
     if let Some(body) = change.body {
         if body.trim().is_empty() {
@@ -171,10 +206,17 @@ async fn update_note(State(state): State<AppState>, auth: Auth, Path((contact_id
     .bind(&row.id)
     .execute(state.db.write())
     .await?;
-    Ok(Reply::ok(NoteResponse { note: row.to_note() }))
+    Ok(Reply::ok(NoteResponse {
+        note: row.to_note(),
+    }))
 }
 
-async fn delete_note(State(state): State<AppState>, auth: Auth, Path((contact_id, note_id)): Path<(String, String)>, _: QueryParams<NoParams>) -> ApiResult<Reply<SuccededResponse>> {
+async fn delete_note(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((contact_id, note_id)): Path<(String, String)>,
+    _: QueryParams<NoParams>,
+) -> ApiResult<Reply<SuccededResponse>> {
     let row = load_note(&state, &auth, &contact_id, &note_id).await?;
     sqlx::query("DELETE FROM notes WHERE location_id = $1 AND contact_id = $2 AND id = $3")
         .bind(&auth.location_id)

@@ -9,7 +9,6 @@ use axum::Router;
 use hilo_types::contacts::{TagsAddedResponse, TagsBody, TagsRemovedResponse};
 use sqlx::{AnyConnection, AnyPool};
 
-
 use super::contacts::{require_contact, touch};
 use super::route;
 use crate::auth::Auth;
@@ -41,19 +40,29 @@ pub fn normalize_tags(tags: &[String]) -> Vec<String> {
     out
 }
 
-pub(crate) async fn load_tags<'e, E>(executor: E, location_id: &str, contact_id: &str) -> Result<Vec<String>, sqlx::Error>
+pub(crate) async fn load_tags<'e, E>(
+    executor: E,
+    location_id: &str,
+    contact_id: &str,
+) -> Result<Vec<String>, sqlx::Error>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    sqlx::query_scalar("SELECT tag FROM contact_tags WHERE location_id = $1 AND contact_id = $2 ORDER BY position")
-        .bind(location_id)
-        .bind(contact_id)
-        .fetch_all(executor)
-        .await
+    sqlx::query_scalar(
+        "SELECT tag FROM contact_tags WHERE location_id = $1 AND contact_id = $2 ORDER BY position",
+    )
+    .bind(location_id)
+    .bind(contact_id)
+    .fetch_all(executor)
+    .await
 }
 
 /// The tags of many contacts at once, keyed by contact id.
-pub(crate) async fn load_tags_for(pool: &AnyPool, location_id: &str, contact_ids: &[String]) -> Result<HashMap<String, Vec<String>>, sqlx::Error> {
+pub(crate) async fn load_tags_for(
+    pool: &AnyPool,
+    location_id: &str,
+    contact_ids: &[String],
+) -> Result<HashMap<String, Vec<String>>, sqlx::Error> {
     let mut tags: HashMap<String, Vec<String>> = HashMap::new();
     if contact_ids.is_empty() {
         return Ok(tags);
@@ -70,7 +79,12 @@ pub(crate) async fn load_tags_for(pool: &AnyPool, location_id: &str, contact_ids
 }
 
 /// Makes `tags` (already normalised) the contact's whole tag set.
-pub(crate) async fn replace_tags(tx: &mut AnyConnection, location_id: &str, contact_id: &str, tags: &[String]) -> Result<(), sqlx::Error> {
+pub(crate) async fn replace_tags(
+    tx: &mut AnyConnection,
+    location_id: &str,
+    contact_id: &str,
+    tags: &[String],
+) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM contact_tags WHERE location_id = $1 AND contact_id = $2")
         .bind(location_id)
         .bind(contact_id)
@@ -91,7 +105,13 @@ pub(crate) async fn replace_tags(tx: &mut AnyConnection, location_id: &str, cont
 // Adding and removing touch only the tags named, row by row, so concurrent requests on the
 // same contact cannot lose each other's changes on either engine.
 
-async fn add_tags(State(state): State<AppState>, auth: Auth, Path(contact_id): Path<String>, _: QueryParams<NoParams>, Body(body): Body<TagsBody>) -> ApiResult<Reply<TagsAddedResponse>> {
+async fn add_tags(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(contact_id): Path<String>,
+    _: QueryParams<NoParams>,
+    Body(body): Body<TagsBody>,
+) -> ApiResult<Reply<TagsAddedResponse>> {
     require_contact(&state, &auth, &contact_id).await?;
     let mut tx = state.db.write().begin().await?;
     let mut added = Vec::new();
@@ -116,20 +136,31 @@ async fn add_tags(State(state): State<AppState>, auth: Auth, Path(contact_id): P
     }
     let tags = load_tags(&mut *tx, &auth.location_id, &contact_id).await?;
     tx.commit().await?;
-    Ok(Reply::created(TagsAddedResponse { tags, tags_added: added }))
+    Ok(Reply::created(TagsAddedResponse {
+        tags,
+        tags_added: added,
+    }))
 }
 
-async fn remove_tags(State(state): State<AppState>, auth: Auth, Path(contact_id): Path<String>, _: QueryParams<NoParams>, Body(body): Body<TagsBody>) -> ApiResult<Reply<TagsRemovedResponse>> {
+async fn remove_tags(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(contact_id): Path<String>,
+    _: QueryParams<NoParams>,
+    Body(body): Body<TagsBody>,
+) -> ApiResult<Reply<TagsRemovedResponse>> {
     require_contact(&state, &auth, &contact_id).await?;
     let mut tx = state.db.write().begin().await?;
     let mut removed = Vec::new();
     for tag in normalize_tags(&body.tags) {
-        let deleted = sqlx::query("DELETE FROM contact_tags WHERE location_id = $1 AND contact_id = $2 AND tag = $3")
-            .bind(&auth.location_id)
-            .bind(&contact_id)
-            .bind(&tag)
-            .execute(&mut *tx)
-            .await?;
+        let deleted = sqlx::query(
+            "DELETE FROM contact_tags WHERE location_id = $1 AND contact_id = $2 AND tag = $3",
+        )
+        .bind(&auth.location_id)
+        .bind(&contact_id)
+        .bind(&tag)
+        .execute(&mut *tx)
+        .await?;
         if deleted.rows_affected() > 0 {
             removed.push(tag);
         }
@@ -139,7 +170,10 @@ async fn remove_tags(State(state): State<AppState>, auth: Auth, Path(contact_id)
     }
     let tags = load_tags(&mut *tx, &auth.location_id, &contact_id).await?;
     tx.commit().await?;
-    Ok(Reply::ok(TagsRemovedResponse { tags, tags_removed: removed }))
+    Ok(Reply::ok(TagsRemovedResponse {
+        tags,
+        tags_removed: removed,
+    }))
 }
 
 #[cfg(test)]
@@ -148,7 +182,10 @@ mod tests {
 
     #[test]
     fn tags_are_trimmed_lowercased_and_deduplicated() {
-        let input: Vec<String> = [" VIP ", "vip", "", "  ", "New Lead", "new lead", "b"].iter().map(|s| s.to_string()).collect();
+        let input: Vec<String> = [" VIP ", "vip", "", "  ", "New Lead", "new lead", "b"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(normalize_tags(&input), vec!["vip", "new lead", "b"]);
     }
 }

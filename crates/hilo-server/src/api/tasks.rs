@@ -4,7 +4,9 @@
 use axum::extract::{Path, State};
 use axum::Router;
 use hilo_types::contacts::SuccededResponse;
-use hilo_types::tasks::{CreateTask, Task, TaskResponse, TasksResponse, UpdateTask, UpdateTaskCompleted};
+use hilo_types::tasks::{
+    CreateTask, Task, TaskResponse, TasksResponse, UpdateTask, UpdateTaskCompleted,
+};
 use serde::Deserialize;
 
 use super::contacts::{require_contact, touch};
@@ -64,7 +66,13 @@ struct ListTasksQuery {
 impl Schema for ListTasksQuery {
     const FIELDS: &'static [Field] = &[
         optional("limit", Kind::QueryInt { min: 1, max: 1000 }),
-        optional("skip", Kind::QueryInt { min: 0, max: i64::MAX }),
+        optional(
+            "skip",
+            Kind::QueryInt {
+                min: 0,
+                max: i64::MAX,
+            },
+        ),
     ];
 }
 
@@ -96,21 +104,34 @@ impl TaskRow {
 const COLUMNS: &str = "id, contact_id, title, body, assigned_to, due_date, completed";
 
 fn due_date(s: &str) -> ApiResult<i64> {
-    parse_datetime_ms(s).ok_or_else(|| ApiError::unprocessable("dueDate must be a valid ISO 8601 date string"))
+    parse_datetime_ms(s)
+        .ok_or_else(|| ApiError::unprocessable("dueDate must be a valid ISO 8601 date string"))
 }
 
-async fn load_task(state: &AppState, auth: &Auth, contact_id: &str, task_id: &str) -> ApiResult<TaskRow> {
+async fn load_task(
+    state: &AppState,
+    auth: &Auth,
+    contact_id: &str,
+    task_id: &str,
+) -> ApiResult<TaskRow> {
     require_contact(state, auth, contact_id).await?;
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM tasks WHERE location_id = $1 AND contact_id = $2 AND id = $3"))
-        .bind(&auth.location_id)
-        .bind(contact_id)
-        .bind(task_id)
-        .fetch_optional(state.db.read())
-        .await?
-        .ok_or_else(|| ApiError::bad_request("Task not found"))
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM tasks WHERE location_id = $1 AND contact_id = $2 AND id = $3"
+    ))
+    .bind(&auth.location_id)
+    .bind(contact_id)
+    .bind(task_id)
+    .fetch_optional(state.db.read())
+    .await?
+    .ok_or_else(|| ApiError::bad_request("Task not found"))
 }
 
-async fn list_tasks(State(state): State<AppState>, auth: Auth, Path(contact_id): Path<String>, QueryParams(q): QueryParams<ListTasksQuery>) -> ApiResult<Reply<TasksResponse>> {
+async fn list_tasks(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(contact_id): Path<String>,
+    QueryParams(q): QueryParams<ListTasksQuery>,
+) -> ApiResult<Reply<TasksResponse>> {
     require_contact(&state, &auth, &contact_id).await?;
     let rows: Vec<TaskRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM tasks WHERE location_id = $1 AND contact_id = $2 \
@@ -122,10 +143,18 @@ async fn list_tasks(State(state): State<AppState>, auth: Auth, Path(contact_id):
     .bind(q.skip.unwrap_or(0))
     .fetch_all(state.db.read())
     .await?;
-    Ok(Reply::ok(TasksResponse { tasks: rows.iter().map(TaskRow::to_task).collect() }))
+    Ok(Reply::ok(TasksResponse {
+        tasks: rows.iter().map(TaskRow::to_task).collect(),
+    }))
 }
 
-async fn create_task(State(state): State<AppState>, auth: Auth, Path(contact_id): Path<String>, _: QueryParams<NoParams>, Body(body): Body<CreateTask>) -> ApiResult<Reply<TaskResponse>> {
+async fn create_task(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(contact_id): Path<String>,
+    _: QueryParams<NoParams>,
+    Body(body): Body<CreateTask>,
+) -> ApiResult<Reply<TaskResponse>> {
     require_contact(&state, &auth, &contact_id).await?;
     let now = now_ms();
     let row = TaskRow {
@@ -155,12 +184,21 @@ async fn create_task(State(state): State<AppState>, auth: Auth, Path(contact_id)
     .await?;
     touch(&mut tx, &auth.location_id, &row.contact_id).await?;
     tx.commit().await?;
-    Ok(Reply::created(TaskResponse { task: row.to_task() }))
+    Ok(Reply::created(TaskResponse {
+        task: row.to_task(),
+    }))
 }
 
-async fn get_task(State(state): State<AppState>, auth: Auth, Path((contact_id, task_id)): Path<(String, String)>, _: QueryParams<NoParams>) -> ApiResult<Reply<TaskResponse>> {
+async fn get_task(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((contact_id, task_id)): Path<(String, String)>,
+    _: QueryParams<NoParams>,
+) -> ApiResult<Reply<TaskResponse>> {
     let row = load_task(&state, &auth, &contact_id, &task_id).await?;
-    Ok(Reply::ok(TaskResponse { task: row.to_task() }))
+    Ok(Reply::ok(TaskResponse {
+        task: row.to_task(),
+    }))
 }
 
 async fn save(state: &AppState, auth: &Auth, row: &TaskRow) -> ApiResult<()> {
@@ -182,7 +220,13 @@ async fn save(state: &AppState, auth: &Auth, row: &TaskRow) -> ApiResult<()> {
     Ok(())
 }
 
-async fn update_task(State(state): State<AppState>, auth: Auth, Path((contact_id, task_id)): Path<(String, String)>, _: QueryParams<NoParams>, Body(change): Body<UpdateTask>) -> ApiResult<Reply<TaskResponse>> {
+async fn update_task(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((contact_id, task_id)): Path<(String, String)>,
+    _: QueryParams<NoParams>,
+    Body(change): Body<UpdateTask>,
+) -> ApiResult<Reply<TaskResponse>> {
     let mut row = load_task(&state, &auth, &contact_id, &task_id).await?;
     if let Some(title) = change.title {
         row.title = title;
@@ -201,17 +245,32 @@ async fn update_task(State(state): State<AppState>, auth: Auth, Path((contact_id
         row.completed = Flag(completed);
     }
     save(&state, &auth, &row).await?;
-    Ok(Reply::ok(TaskResponse { task: row.to_task() }))
+    Ok(Reply::ok(TaskResponse {
+        task: row.to_task(),
+    }))
 }
 
-async fn complete_task(State(state): State<AppState>, auth: Auth, Path((contact_id, task_id)): Path<(String, String)>, _: QueryParams<NoParams>, Body(body): Body<UpdateTaskCompleted>) -> ApiResult<Reply<TaskResponse>> {
+async fn complete_task(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((contact_id, task_id)): Path<(String, String)>,
+    _: QueryParams<NoParams>,
+    Body(body): Body<UpdateTaskCompleted>,
+) -> ApiResult<Reply<TaskResponse>> {
     let mut row = load_task(&state, &auth, &contact_id, &task_id).await?;
     row.completed = Flag(body.completed);
     save(&state, &auth, &row).await?;
-    Ok(Reply::ok(TaskResponse { task: row.to_task() }))
+    Ok(Reply::ok(TaskResponse {
+        task: row.to_task(),
+    }))
 }
 
-async fn delete_task(State(state): State<AppState>, auth: Auth, Path((contact_id, task_id)): Path<(String, String)>, _: QueryParams<NoParams>) -> ApiResult<Reply<SuccededResponse>> {
+async fn delete_task(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((contact_id, task_id)): Path<(String, String)>,
+    _: QueryParams<NoParams>,
+) -> ApiResult<Reply<SuccededResponse>> {
     let row = load_task(&state, &auth, &contact_id, &task_id).await?;
     sqlx::query("DELETE FROM tasks WHERE location_id = $1 AND contact_id = $2 AND id = $3")
         .bind(&auth.location_id)

@@ -1,0 +1,305 @@
+//! The contract around every call, generated from the endpoint table so that a new endpoint is
+//! covered as soon as it has a row: Version header, token, scope, location, query and body
+//! hygiene, the spec's success status, and that a refused request writes nothing.
+
+use hilo_server::endpoints::{Operation, Scope, ENDPOINTS};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::harness::TestServer;
+use crate::on_both;
+
+/// Records of the main location that the sample requests point at.
+struct Fixture {
+    contact: String,
+    task: String,
+    note: String,
+    business: String,
+}
+
+async fn fixture(s: &TestServer) -> Fixture {
+    let contact = s.contact(json!({"firstName": "Fix", "email": format!("{}@example.com", uuid::Uuid::new_v4().simple()), "tags": ["a"]})).await;
+    let (_, task) = s
+        .post(
+            &format!("/contacts/{contact}/tasks"),
+            json!({"title": "t", "dueDate": "2030-01-01T00:00:00Z", "completed": false}),
+        )
+        .await;
+    let (_, note) = s
+        .post(&format!("/contacts/{contact}/notes"), json!({"body": "n"}))
+        .await;
+    let (_, business) = s
+        .post("/businesses/", json!({"name": "B", "locationId": s.loc()}))
+        .await;
+    Fixture {
+        task: task["task"]["id"].as_str().unwrap().to_owned(),
+        note: note["note"]["id"].as_str().unwrap().to_owned(),
+        business: business["buiseness"]["id"].as_str().unwrap().to_owned(),
+        contact,
+    }
+}
+
+/// A valid request for each operation, against the fixture.
+fn sample(operation: Operation, f: &Fixture, location: &str) -> (Method, String, Option<Value>) {
+    let c = &f.contact;
+    let (path, body) = match operation {
+        Operation::CreateContact => (
+            "/contacts/".to_owned(),
+            Some(json!({"locationId": location, "firstName": "New", "email": "new@example.com"})),
+        ),
+        Operation::ListContacts => (format!("/contacts/?locationId={location}"), None),
+        Operation::GetContact | Operation::DeleteContact => (format!("/contacts/{c}"), None),
+        Operation::UpdateContact => (
+            format!("/contacts/{c}"),
+            Some(json!({"firstName": "Changed"})),
+        ),
+        Operation::ContactsByBusiness => (
+            format!("/contacts/business/{}?locationId={location}", f.business),
+            None,
+        ),
+        Operation::BulkBusiness => (
+            "/contacts/bulk/business".to_owned(),
+            Some(json!({"locationId": location, "ids": [c], "businessId": f.business})),
+        ),
+        Operation::ListTasks => (format!("/contacts/{c}/tasks"), None),
+        Operation::CreateTask => (
+            format!("/contacts/{c}/tasks"),
+            Some(json!({"title": "x", "dueDate": "2030-01-01T00:00:00Z", "completed": false})),
+        ),
+        Operation::GetTask | Operation::DeleteTask => {
+            (format!("/contacts/{c}/tasks/{}", f.task), None)
+        }
+        Operation::UpdateTask => (
+            format!("/contacts/{c}/tasks/{}", f.task),
+            Some(json!({"title": "y"})),
+        ),
+        Operation::CompleteTask => (
+            format!("/contacts/{c}/tasks/{}/completed", f.task),
+            Some(json!({"completed": true})),
+        ),
+        Operation::ContactAppointments => (format!("/contacts/{c}/appointments"), None),
+        Operation::AddTags => (format!("/contacts/{c}/tags"), Some(json!({"tags": ["b"]}))),
+        Operation::RemoveTags => (format!("/contacts/{c}/tags"), Some(json!({"tags": ["a"]}))),
+        Operation::ListNotes => (format!("/contacts/{c}/notes"), None),
+        Operation::CreateNote => (
+            format!("/contacts/{c}/notes"),
+            Some(json!({"body": "hello"})),
+        ),
+        Operation::GetNote | Operation::DeleteNote => {
+            (format!("/contacts/{c}/notes/{}", f.note), None)
+        }
+        Operation::UpdateNote => (
+            format!("/contacts/{c}/notes/{}", f.note),
+            Some(json!({"body": "changed"})),
+        ),
+        Operation::CreateBusiness => (
+            "/businesses/".to_owned(),
+            Some(json!({"name": "Acme", "locationId": location})),
+        ),
+        Operation::ListBusinesses => (format!("/businesses/?locationId={location}"), None),
+        Operation::GetBusiness | Operation::DeleteBusiness => {
+            (format!("/businesses/{}", f.business), None)
+        }
+        Operation::UpdateBusiness => (
+            format!("/businesses/{}", f.business),
+            Some(json!({"name": "Renamed"})),
+        ),
+    };
+    (operation.endpoint().method(), path, body)
+}
+
+/// The success status the spec gives the operation.
+fn spec_success_status(operation_id: &str) -> u16 {
+    for file in ["contacts.json", "businesses.json"] {
+        let path = format!(
+            "{}/../../../shared/spec/highlevel/apps/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let spec: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for ops in spec["paths"].as_object().unwrap().values() {
+            for op in ops.as_object().unwrap().values() {
+                if op["operationId"] == operation_id {
+                    let code = op["responses"]
+                        .as_object()
+                        .unwrap()
+                        .keys()
+                        .find(|k| k.starts_with('2'))
+                        .unwrap();
+                    return code.parse().unwrap();
+                }
+            }
+        }
+    }
+    panic!("{operation_id} not in the spec")
+}
+
+/// What a client can see of the main location's data, plus the row counts of every table.
+async fn snapshot(s: &TestServer, f: &Fixture) -> Vec<Value> {
+    let mut seen = Vec::new();
+    for path in [
+        format!("/contacts/{}", f.contact),
+        format!("/contacts/{}/tasks", f.contact),
+        format!("/contacts/{}/notes", f.contact),
+        format!("/contacts/?locationId={}", s.loc()),
+        format!("/businesses/?locationId={}", s.loc()),
+    ] {
+        let (_, mut body) = s.get(&path).await;
+        body.as_object_mut().unwrap().remove("traceId");
+        seen.push(body);
+    }
+    seen.push(json!(s.counts().await));
+    seen
+}
+
+fn assert_error(
+    status: StatusCode,
+    body: &Value,
+    want_status: u16,
+    want_message: &str,
+    context: &str,
+) {
+    assert_eq!(status.as_u16(), want_status, "{context}: {body}");
+    assert_eq!(body["statusCode"], want_status, "{context}: {body}");
+    assert_eq!(body["message"], want_message, "{context}: {body}");
+    assert!(
+        body.get("traceId").is_none(),
+        "{context}: error bodies carry no traceId"
+    );
+}
+
+on_both! {
+    async fn every_endpoint_refuses_bad_calls_and_writes_nothing(s) {
+        for endpoint in ENDPOINTS {
+            let f = fixture(s).await;
+            let (method, path, body) = sample(endpoint.operation, &f, s.loc());
+            let ctx = |what: &str| format!("{} {} ({}): {what}", endpoint.method, path, endpoint.operation_id);
+            let url = format!("{}{path}", s.base);
+            let with_body = |r: reqwest::RequestBuilder| match &body { Some(b) => r.json(b), None => r };
+            let before = snapshot(s, &f).await;
+
+            // The Version header comes first.
+            let (st, b) = s.send(with_body(s.client.request(method.clone(), &url).bearer_auth(&s.token))).await;
+            assert_error(st, &b, 401, "version header was not found.", &ctx("no Version"));
+
+            let anonymous = || with_body(s.client.request(method.clone(), &url).header("Version", "2021-07-28"));
+            let (st, b) = s.send(anonymous()).await;
+            assert_error(st, &b, 401, "No Authorization header found for authentication!", &ctx("no token"));
+            for (token, what) in [("pit-00000000-0000-0000-0000-000000000000", "unknown token"), (s.revoked_token.as_str(), "revoked token")] {
+                let (st, b) = s.send(anonymous().bearer_auth(token)).await;
+                assert_error(st, &b, 401, "Invalid JWT", &ctx(what));
+            }
+            let (st, b) = s.send(anonymous().header("Authorization", "Basic abc")).await;
+            assert_error(st, &b, 401, "Invalid JWT", &ctx("not a bearer token"));
+
+            // Scope: a token for the other resource family, and the wrong access level.
+            let other_family = match endpoint.scope {
+                Scope::ContactsReadonly | Scope::ContactsWrite => &s.businesses_only_token,
+                Scope::BusinessesReadonly | Scope::BusinessesWrite => &s.contacts_only_token,
+            };
+            let wrong_level = match endpoint.scope {
+                Scope::ContactsReadonly | Scope::BusinessesReadonly => &s.write_only_token,
+                Scope::ContactsWrite | Scope::BusinessesWrite => &s.readonly_token,
+            };
+            for (token, what) in [(other_family, "other scope family"), (wrong_level, "wrong access level")] {
+                let (st, b) = s.send(anonymous().bearer_auth(token)).await;
+                assert_error(st, &b, 401, "The token is not authorized for this scope.", &ctx(what));
+            }
+
+            // A valid token of another location, on this location's data.
+            let (st, b) = s.send(anonymous().bearer_auth(&s.other_token)).await;
+            assert_error(st, &b, 403, "The token does not have access to this location.", &ctx("other location"));
+
+            // Unknown query parameters are rejected like unknown body properties.
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let (st, b) = s.send(with_body(s.request(method.clone(), &format!("{path}{sep}bogus=1")))).await;
+            assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{}: {b}", ctx("unknown query parameter"));
+            assert_eq!(b["message"], json!(["property bogus should not exist"]), "{}", ctx("unknown query parameter"));
+            assert_eq!(b["error"], "Unprocessable Entity");
+
+            if let Some(valid) = &body {
+                let raw = |payload: String| s.request(method.clone(), &path).header("Content-Type", "application/json").body(payload);
+                let (st, b) = s.send(raw("{\"broken\": ".to_owned())).await;
+                assert_eq!(st, StatusCode::BAD_REQUEST, "{}: {b}", ctx("malformed JSON"));
+                assert_eq!(b["error"], "Bad Request");
+                let (st, b) = s.send(raw("[1, 2]".to_owned())).await;
+                assert_eq!(st, StatusCode::BAD_REQUEST, "{}: {b}", ctx("JSON that is not an object"));
+
+                let mut unknown = valid.clone();
+                unknown["notAField"] = json!(1);
+                let (st, b) = s.send(s.request(method.clone(), &path).json(&unknown)).await;
+                assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{}: {b}", ctx("unknown property"));
+                assert_eq!(b["message"], json!(["property notAField should not exist"]), "{}", ctx("unknown property"));
+
+                let mut oversized = valid.clone();
+                oversized["padding"] = json!("x".repeat(70 * 1024));
+                let (st, b) = s.send(s.request(method.clone(), &path).json(&oversized)).await;
+                assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE, "{}: {b}", ctx("oversized body"));
+                assert_eq!(b["statusCode"], 413);
+            }
+
+            assert_eq!(snapshot(s, &f).await, before, "{}", ctx("a refused request changed data"));
+
+            // And the valid request succeeds with the spec's status, JSON and a traceId.
+            let (st, b) = s.send(with_body(s.request(method.clone(), &path))).await;
+            assert_eq!(st.as_u16(), spec_success_status(endpoint.operation_id), "{}: {b}", ctx("valid request"));
+            let trace_id = b["traceId"].as_str().unwrap_or_default();
+            assert!(uuid::Uuid::parse_str(trace_id).is_ok(), "{}: traceId {b}", ctx("valid request"));
+        }
+    }
+
+    async fn unknown_ids_are_highlevels_400s(s) {
+        let missing = "AAAAAAAAAAAAAAAAAAAA";
+        let (st, b) = s.get(&format!("/contacts/{missing}")).await;
+        assert_eq!((st.as_u16(), b), (400, json!({"statusCode": 400, "message": format!("Contact not found for id:{missing}"), "error": "Bad Request"})));
+        // A path segment that is not an id, as HighLevel words it.
+        let (st, b) = s.get("/contacts/lookup").await;
+        assert_eq!((st.as_u16(), b["message"].clone()), (400, json!("Contact with id lookup not found")));
+        for path in [format!("/contacts/{missing}/tasks"), format!("/contacts/{missing}/notes"), format!("/contacts/{missing}/appointments")] {
+            let (st, b) = s.get(&path).await;
+            assert_eq!((st.as_u16(), b["message"].clone()), (400, json!(format!("Contact not found for id:{missing}"))), "{path}");
+        }
+        let contact = s.contact(json!({"firstName": "X"})).await;
+        let (st, b) = s.get(&format!("/contacts/{contact}/tasks/{missing}")).await;
+        assert_eq!((st.as_u16(), b), (400, json!({"statusCode": 400, "message": "Task not found", "error": "Bad Request"})));
+        let (st, b) = s.get(&format!("/contacts/{contact}/notes/{missing}")).await;
+        assert_eq!((st.as_u16(), b), (400, json!({"statusCode": 400, "message": "Note not found", "error": "Bad Request"})));
+        let (st, b) = s.delete(&format!("/businesses/{missing}")).await;
+        assert_eq!((st.as_u16(), b["message"].clone()), (400, json!(format!("Business not found for id:{missing}"))));
+        // A task or note is found only under its own contact.
+        let other = s.contact(json!({"firstName": "Y"})).await;
+        let (_, task) = s.post(&format!("/contacts/{contact}/tasks"), json!({"title": "t", "dueDate": "2030-01-01T00:00:00Z", "completed": false})).await;
+        let (st, _) = s.get(&format!("/contacts/{other}/tasks/{}", task["task"]["id"].as_str().unwrap())).await;
+        assert_eq!(st.as_u16(), 400);
+    }
+
+    async fn routes_versions_and_slashes(s) {
+        let contact = s.contact(json!({"firstName": "Slash"})).await;
+        for path in [format!("/contacts/{contact}"), format!("/contacts/{contact}/")] {
+            let (st, b) = s.get(&path).await;
+            assert_eq!(st, StatusCode::OK, "{path}: {b}");
+        }
+        let (st, _) = s.get(&format!("/contacts?locationId={}", s.loc())).await;
+        assert_eq!(st, StatusCode::OK);
+
+        for version in ["2021-07-28", "2021-04-15", "2023-02-21"] {
+            let r = s.client.get(format!("{}/contacts/{contact}", s.base)).bearer_auth(&s.token).header("Version", version);
+            assert_eq!(s.send(r).await.0, StatusCode::OK, "{version}");
+        }
+        let r = s.client.get(format!("{}/contacts/{contact}", s.base)).bearer_auth(&s.token).header("Version", "1999-01-01");
+        let (st, b) = s.send(r).await;
+        assert_eq!((st.as_u16(), b["statusCode"].clone()), (400, json!(400)));
+
+        // Auth schemes are case-insensitive.
+        let r = s.client.get(format!("{}/contacts/{contact}", s.base)).header("Version", "2021-07-28").header("Authorization", format!("bearer {}", s.token));
+        assert_eq!(s.send(r).await.0, StatusCode::OK);
+
+        let (st, b) = s.get("/no/such/route").await;
+        assert_eq!((st.as_u16(), b), (404, json!({"statusCode": 404, "message": "Cannot GET /no/such/route", "error": "Not Found"})));
+        let (st, b) = s.call(Method::PATCH, &format!("/contacts/{contact}"), None).await;
+        assert_eq!((st.as_u16(), b["message"].clone()), (404, json!(format!("Cannot PATCH /contacts/{contact}"))));
+
+        let response = s.client.get(format!("{}/healthz", s.base)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.json::<Value>().await.unwrap(), json!({"status": "ok"}));
+    }
+}

@@ -1,0 +1,13 @@
+//! HTTP tests against a running hilo server, each on SQLite and on PostgreSQL.
+
+// A failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used)]
+
+mod harness;
+
+mod businesses;
+mod contacts;
+mod contract;
+mod notes;
+mod tags;
+mod tasks;
