@@ -39,34 +39,59 @@ impl Served {
         });
         // The banner ends with the curl line (new database) or the token hint (existing one).
         let mut banner = Vec::new();
-        while !banner.last().is_some_and(|l: &String| l.contains("curl -s") || l.contains("hilo admin token create")) {
+        while !banner.last().is_some_and(|l: &String| {
+            l.contains("curl -s") || l.contains("hilo admin token create")
+        }) {
             banner.push(rx.recv_timeout(Duration::from_secs(30)).expect("banner"));
         }
-        let base = banner[0].strip_prefix("hilo is ready at ").expect("first line names the URL").to_owned();
-        Served { child, base, banner }
+        let base = banner[0]
+            .strip_prefix("hilo is ready at ")
+            .expect("first line names the URL")
+            .to_owned();
+        Served {
+            child,
+            base,
+            banner,
+        }
     }
 
     fn field(&self, label: &str) -> String {
-        let line = self.banner.iter().find(|l| l.trim_start().starts_with(label)).unwrap_or_else(|| panic!("{label} in {:?}", self.banner));
+        let line = self
+            .banner
+            .iter()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("{label} in {:?}", self.banner));
         line.split_whitespace().last().unwrap().to_owned()
     }
 
     fn stop(mut self) {
-        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 assert!(status.success(), "hilo serve exited with {status}");
                 return;
             }
-            assert!(Instant::now() < deadline, "hilo serve did not stop on SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "hilo serve did not stop on SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 }
 
 fn admin(database: &str, args: &[&str]) -> Result<Value, String> {
-    let output = Command::new(HILO).arg("admin").args(args).args(["--database", database, "--json"]).env("RUST_LOG", "warn").output().unwrap();
+    let output = Command::new(HILO)
+        .arg("admin")
+        .args(args)
+        .args(["--database", database, "--json"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
     if output.status.success() {
         Ok(serde_json::from_slice(&output.stdout).unwrap())
     } else {
@@ -74,8 +99,17 @@ fn admin(database: &str, args: &[&str]) -> Result<Value, String> {
     }
 }
 
-async fn call(base: &str, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut request = reqwest::Client::new().request(method, format!("{base}{path}")).header("Version", "2021-07-28").bearer_auth(token);
+async fn call(
+    base: &str,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{base}{path}"))
+        .header("Version", "2021-07-28")
+        .bearer_auth(token);
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -88,18 +122,43 @@ async fn new_user_journey(database: &str) {
     let location = served.field("location id:");
     let token = served.field("token:");
     assert!(token.starts_with("pit-"), "{token}");
-    let health = reqwest::get(format!("{}/healthz", served.base)).await.unwrap();
+    let health = reqwest::get(format!("{}/healthz", served.base))
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
 
     // The printed curl line, run as printed, creates a contact that reads back the same.
-    let curl = served.banner.iter().find(|l| l.contains("curl -s")).unwrap();
-    let output = Command::new("sh").arg("-c").arg(curl.trim()).output().unwrap();
-    let created: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&output.stdout)));
+    let curl = served
+        .banner
+        .iter()
+        .find(|l| l.contains("curl -s"))
+        .unwrap();
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(curl.trim())
+        .output()
+        .unwrap();
+    let created: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&output.stdout)));
     let contact = &created["contact"];
     let id = contact["id"].as_str().unwrap();
-    let (status, fetched) = call(&served.base, &token, reqwest::Method::GET, &format!("/contacts/{id}"), None).await;
+    let (status, fetched) = call(
+        &served.base,
+        &token,
+        reqwest::Method::GET,
+        &format!("/contacts/{id}"),
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
-    for key in ["firstName", "lastName", "email", "phone", "locationId", "dateAdded"] {
+    for key in [
+        "firstName",
+        "lastName",
+        "email",
+        "phone",
+        "locationId",
+        "dateAdded",
+    ] {
         assert_eq!(fetched["contact"][key], contact[key], "{key}");
     }
     assert_eq!(fetched["contact"]["phone"], "+12025550143");
@@ -107,35 +166,136 @@ async fn new_user_journey(database: &str) {
     // Admin commands work on the same database while the server runs.
     let agency = admin(database, &["agency", "create", "--name", "Second Agency"]).unwrap();
     assert!(agency["id"].is_string());
-    let second = admin(database, &["location", "create", "--agency", agency["id"].as_str().unwrap(), "--name", "Branch"]).unwrap();
+    let second = admin(
+        database,
+        &[
+            "location",
+            "create",
+            "--agency",
+            agency["id"].as_str().unwrap(),
+            "--name",
+            "Branch",
+        ],
+    )
+    .unwrap();
     let second_id = second["id"].as_str().unwrap();
     let locations = admin(database, &["location", "list"]).unwrap();
     assert_eq!(locations.as_array().unwrap().len(), 2);
-    let issued = admin(database, &["token", "create", "--location", second_id, "--scopes", "contacts.readonly"]).unwrap();
+    let issued = admin(
+        database,
+        &[
+            "token",
+            "create",
+            "--location",
+            second_id,
+            "--scopes",
+            "contacts.readonly",
+        ],
+    )
+    .unwrap();
     let readonly = issued["token"].as_str().unwrap().to_owned();
     assert_eq!(issued["scopes"], json!(["contacts.readonly"]));
-    let (status, listed) = call(&served.base, &readonly, reqwest::Method::GET, &format!("/contacts/?locationId={second_id}"), None).await;
+    let (status, listed) = call(
+        &served.base,
+        &readonly,
+        reqwest::Method::GET,
+        &format!("/contacts/?locationId={second_id}"),
+        None,
+    )
+    .await;
     assert_eq!((status, listed["contacts"].clone()), (200, json!([])));
-    let (status, body) = call(&served.base, &readonly, reqwest::Method::POST, "/contacts/", Some(json!({"locationId": second_id}))).await;
-    assert_eq!((status, body["message"].clone()), (401, json!("The token is not authorized for this scope.")));
-    let (status, _) = call(&served.base, &readonly, reqwest::Method::GET, &format!("/contacts/{id}"), None).await;
-    assert_eq!(status, 403, "a token never reaches another location's contacts");
+    let (status, body) = call(
+        &served.base,
+        &readonly,
+        reqwest::Method::POST,
+        "/contacts/",
+        Some(json!({"locationId": second_id})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["message"].clone()),
+        (401, json!("The token is not authorized for this scope."))
+    );
+    let (status, _) = call(
+        &served.base,
+        &readonly,
+        reqwest::Method::GET,
+        &format!("/contacts/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        status, 403,
+        "a token never reaches another location's contacts"
+    );
     admin(database, &["token", "revoke", &readonly]).unwrap();
-    let (status, body) = call(&served.base, &readonly, reqwest::Method::GET, &format!("/contacts/?locationId={second_id}"), None).await;
-    assert_eq!((status, body["message"].clone()), (401, json!("Invalid JWT")));
-    assert!(admin(database, &["token", "revoke", &readonly]).is_err(), "revoking twice is an error");
+    let (status, body) = call(
+        &served.base,
+        &readonly,
+        reqwest::Method::GET,
+        &format!("/contacts/?locationId={second_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["message"].clone()),
+        (401, json!("Invalid JWT"))
+    );
+    assert!(
+        admin(database, &["token", "revoke", &readonly]).is_err(),
+        "revoking twice is an error"
+    );
 
     let duplicate = json!({"locationId": location, "email": "ada@example.com"});
-    let (status, _) = call(&served.base, &token, reqwest::Method::POST, "/contacts/", Some(duplicate.clone())).await;
+    let (status, _) = call(
+        &served.base,
+        &token,
+        reqwest::Method::POST,
+        "/contacts/",
+        Some(duplicate.clone()),
+    )
+    .await;
     assert_eq!(status, 400);
-    let settings = admin(database, &["location", "settings", "--location", &location, "--allow-duplicate-contact", "true"]).unwrap();
+    let settings = admin(
+        database,
+        &[
+            "location",
+            "settings",
+            "--location",
+            &location,
+            "--allow-duplicate-contact",
+            "true",
+        ],
+    )
+    .unwrap();
     assert_eq!(settings["allowDuplicateContact"], true);
-    let (status, _) = call(&served.base, &token, reqwest::Method::POST, "/contacts/", Some(duplicate)).await;
+    let (status, _) = call(
+        &served.base,
+        &token,
+        reqwest::Method::POST,
+        "/contacts/",
+        Some(duplicate),
+    )
+    .await;
     assert_eq!(status, 201);
 
     for bad in [
-        vec!["token", "create", "--location", &location, "--scopes", "contacts.everything"],
-        vec!["token", "create", "--location", "NoSuchLocation", "--scopes", "contacts.readonly"],
+        vec![
+            "token",
+            "create",
+            "--location",
+            &location,
+            "--scopes",
+            "contacts.everything",
+        ],
+        vec![
+            "token",
+            "create",
+            "--location",
+            "NoSuchLocation",
+            "--scopes",
+            "contacts.readonly",
+        ],
         vec!["location", "create", "--name", "Ambiguous"],
         vec!["agency", "create", "--name", "  "],
     ] {
@@ -148,7 +308,14 @@ async fn new_user_journey(database: &str) {
     let served = Served::start(database);
     assert!(served.banner.iter().any(|l| l.contains(&location)));
     assert!(!served.banner.iter().any(|l| l.contains("pit-")));
-    let (status, _) = call(&served.base, &token, reqwest::Method::GET, &format!("/contacts/{id}"), None).await;
+    let (status, _) = call(
+        &served.base,
+        &token,
+        reqwest::Method::GET,
+        &format!("/contacts/{id}"),
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
     served.stop();
 }
@@ -168,16 +335,35 @@ async fn new_user_journey_on_postgres() {
         return;
     };
     let name = format!("hilo_cli_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin_url).await.expect("HILO_TEST_POSTGRES_URL is set but unreachable");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
-    let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
+    let mut conn = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .expect("HILO_TEST_POSTGRES_URL is set but unreachable");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let base = admin_url
+        .rsplit_once('/')
+        .map_or(admin_url.as_str(), |(b, _)| b);
     new_user_journey(&format!("{base}/{name}")).await;
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut conn).await.unwrap();
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
 }
 
 #[test]
 fn a_bad_database_url_is_a_clear_error() {
-    let output = Command::new(HILO).args(["serve", "--database", "mysql://x@y/z", "--listen", "127.0.0.1:0"]).output().unwrap();
+    let output = Command::new(HILO)
+        .args([
+            "serve",
+            "--database",
+            "mysql://x@y/z",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("unknown database URL"), "{stderr}");

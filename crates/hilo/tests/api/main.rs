@@ -9,5 +9,6 @@ mod businesses;
 mod contacts;
 mod contract;
 mod notes;
+mod schema;
 mod tags;
 mod tasks;
