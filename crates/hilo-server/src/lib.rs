@@ -62,6 +62,7 @@ pub async fn serve(
     app: NormalizePath<Router>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    tokio::task::spawn_blocking(api::contacts::warm_phone_metadata);
     axum::serve(listener, ServiceExt::<Request>::into_make_service(app))
         .with_graceful_shutdown(shutdown)
         .await
