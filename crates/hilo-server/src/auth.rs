@@ -8,11 +8,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
-use crate::endpoints::{Endpoint, Scope};
+use crate::endpoints::{Endpoint, TokenKind};
 use crate::error::{
     ApiError, ApiResult, INVALID_JWT, NO_AUTHORIZATION, SCOPE_MISSING, VERSION_MISSING,
 };
+use crate::oauth::jwt::AccessClaims;
+use crate::oauth::UserType;
 use crate::state::AppState;
+use crate::time::now_ms;
 
 /// `2021-07-28` is the v2 contract; `2021-04-15` is HighLevel's other accepted value, and the
 /// official Node SDK sends `2023-02-21` by default.
@@ -37,11 +40,34 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Who is calling, whatever the kind of token.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub kind: TokenKind,
+    pub company_id: String,
+    /// The location of a Sub-Account token.
+    pub location_id: Option<String>,
+    pub scopes: Vec<String>,
+    /// What the rate limits count by: the app's client id, or the private token's id.
+    pub client: String,
+    /// For OAuth tokens: their claims.
+    pub claims: Option<AccessClaims>,
+}
+
+impl Principal {
+    /// `createdBy.channel` of what this caller creates.
+    pub fn channel(&self) -> &'static str {
+        match &self.claims {
+            Some(_) => "OAUTH",
+            None => "API",
+        }
+    }
+}
+
 /// An authenticated caller holding a Sub-Account (location) token with the operation's scope.
 #[derive(Debug, Clone)]
 pub struct Auth {
-    pub token_id: String,
-    pub company_id: String,
+    pub principal: Principal,
     pub location_id: String,
 }
 
@@ -55,6 +81,11 @@ impl Auth {
         }
     }
 }
+
+/// An authenticated caller on an operation that agency tokens may call (and, for some, location
+/// tokens too): the scope and token kind are checked, the resource is the handler's to check.
+#[derive(Debug, Clone)]
+pub struct AnyAuth(pub Principal);
 
 #[derive(sqlx::FromRow)]
 struct TokenRow {
@@ -71,50 +102,109 @@ fn bearer(value: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
+/// The caller of `parts`, checked against the operation's scope and security schemes, in
+/// HighLevel's order: no header, then an invalid token, then a missing scope.
+async fn authenticate(parts: &Parts, state: &AppState) -> ApiResult<Principal> {
+    let endpoint = parts
+        .extensions
+        .get::<&'static Endpoint>()
+        .copied()
+        .ok_or_else(|| anyhow::anyhow!("route registered without its endpoint row"))?;
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .ok_or(ApiError::Unauthorized(NO_AUTHORIZATION))?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(bearer)
+        .ok_or(ApiError::Unauthorized(INVALID_JWT))?;
+    let principal = if token.starts_with("pit-") {
+        private_token(state, token).await?
+    } else {
+        oauth_token(state, token)?
+    }
+    .ok_or(ApiError::Unauthorized(INVALID_JWT))?;
+    let has_scope = principal
+        .scopes
+        .iter()
+        .any(|s| s == endpoint.scope.as_str());
+    // A token of a kind the operation does not take lacks its scope, as HighLevel answers.
+    if !has_scope || !endpoint.access.accepts(principal.kind) {
+        return Err(ApiError::Unauthorized(SCOPE_MISSING));
+    }
+    Ok(principal)
+}
+
+async fn private_token(state: &AppState, token: &str) -> ApiResult<Option<Principal>> {
+    let row: Option<TokenRow> = sqlx::query_as(
+        "SELECT id, company_id, location_id, scopes FROM api_tokens \
+         WHERE token_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(hash_token(token))
+    .fetch_optional(state.db.read())
+    .await?;
+    Ok(row.map(|row| Principal {
+        kind: match row.location_id {
+            Some(_) => TokenKind::LocationPrivate,
+            None => TokenKind::AgencyPrivate,
+        },
+        company_id: row.company_id,
+        location_id: row.location_id,
+        scopes: row.scopes.split_whitespace().map(str::to_owned).collect(),
+        client: row.id,
+        claims: None,
+    }))
+}
+
+/// An OAuth access token: verified by signature, expiry and the in-memory revocation set, with
+/// no database read.
+fn oauth_token(state: &AppState, token: &str) -> ApiResult<Option<Principal>> {
+    let Some(claims) = state.oauth.signer.verify(token, now_ms()) else {
+        return Ok(None);
+    };
+    if state.oauth.revocations.is_revoked(&claims.grant_id) {
+        return Ok(None);
+    }
+    let (kind, location_id) = match claims.user_type() {
+        Some(UserType::Location) => (TokenKind::LocationOAuth, Some(claims.auth_class_id.clone())),
+        Some(UserType::Company) => (TokenKind::CompanyOAuth, None),
+        None => return Ok(None),
+    };
+    Ok(Some(Principal {
+        kind,
+        company_id: claims.company_id.clone(),
+        location_id,
+        scopes: claims.oauth_meta.scopes.clone(),
+        client: claims.oauth_meta.client_key.clone(),
+        claims: Some(claims),
+    }))
+}
+
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
-        let endpoint = parts
-            .extensions
-            .get::<&'static Endpoint>()
-            .copied()
-            .ok_or_else(|| anyhow::anyhow!("route registered without its endpoint row"))?;
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or(ApiError::Unauthorized(NO_AUTHORIZATION))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(bearer)
-            .ok_or(ApiError::Unauthorized(INVALID_JWT))?;
-        let row: Option<TokenRow> = sqlx::query_as(
-            "SELECT id, company_id, location_id, scopes FROM api_tokens \
-             WHERE token_hash = $1 AND revoked_at IS NULL",
-        )
-        .bind(hash_token(token))
-        .fetch_optional(state.db.read())
-        .await?;
-        let row = row.ok_or(ApiError::Unauthorized(INVALID_JWT))?;
-        let has_scope = row
-            .scopes
-            .split_whitespace()
-            .any(|s| Scope::parse(s) == Some(endpoint.scope));
-        // Every operation served so far takes a Sub-Account token: an agency token lacks the
-        // scope for it, as HighLevel answers.
-        let location_id = match (has_scope, row.location_id) {
-            (true, Some(location_id)) => location_id,
-            _ => return Err(ApiError::Unauthorized(SCOPE_MISSING)),
-        };
+        let principal = authenticate(parts, state).await?;
+        let location_id = principal
+            .location_id
+            .clone()
+            .ok_or(ApiError::Unauthorized(SCOPE_MISSING))?;
         let auth = Auth {
-            token_id: row.id,
-            company_id: row.company_id,
+            principal,
             location_id,
         };
         // The body and query extractors compare a `locationId` they carry with the token's.
         parts.extensions.insert(auth.clone());
         Ok(auth)
+    }
+}
+
+impl FromRequestParts<AppState> for AnyAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        authenticate(parts, state).await.map(AnyAuth)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The endpoint table: every HighLevel operation hilo serves, declared once with its method,
-//! path, spec operation id and required scope. Routing, scope checks and the generated test
-//! matrices all read it.
+//! path, spec operation id, required scope and the token kinds its security scheme accepts.
+//! Routing, authentication and the generated test matrices all read it.
 
 use axum::http::Method;
 
@@ -10,14 +10,20 @@ pub enum Scope {
     ContactsWrite,
     BusinessesReadonly,
     BusinessesWrite,
+    OauthReadonly,
+    OauthWrite,
+    MarketplaceInstallerDetailsReadonly,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 4] = [
+    pub const ALL: [Scope; 7] = [
         Scope::ContactsReadonly,
         Scope::ContactsWrite,
         Scope::BusinessesReadonly,
         Scope::BusinessesWrite,
+        Scope::OauthReadonly,
+        Scope::OauthWrite,
+        Scope::MarketplaceInstallerDetailsReadonly,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -26,11 +32,79 @@ impl Scope {
             Scope::ContactsWrite => "contacts.write",
             Scope::BusinessesReadonly => "businesses.readonly",
             Scope::BusinessesWrite => "businesses.write",
+            Scope::OauthReadonly => "oauth.readonly",
+            Scope::OauthWrite => "oauth.write",
+            Scope::MarketplaceInstallerDetailsReadonly => "marketplace-installer-details.readonly",
         }
     }
 
     pub fn parse(s: &str) -> Option<Scope> {
         Scope::ALL.into_iter().find(|scope| scope.as_str() == s)
+    }
+
+    /// The scopes of every operation a token of `kind` may call.
+    pub fn usable_by(kind: TokenKind) -> Vec<Scope> {
+        Scope::ALL
+            .into_iter()
+            .filter(|scope| {
+                ENDPOINTS
+                    .iter()
+                    .any(|e| e.scope == *scope && e.access.accepts(kind))
+            })
+            .collect()
+    }
+}
+
+/// The kinds of bearer token HighLevel issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenKind {
+    /// A Sub-Account private integration token (`pit-…`).
+    LocationPrivate,
+    /// An Agency private integration token.
+    AgencyPrivate,
+    /// An OAuth access token with `userType` Location.
+    LocationOAuth,
+    /// An OAuth access token with `userType` Company.
+    CompanyOAuth,
+}
+
+/// The token kinds an operation accepts: the union of its spec security schemes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access(u8);
+
+impl Access {
+    /// `bearer` and `Location-Access`: a Sub-Account OAuth token or Sub-Account private token.
+    pub const SUB_ACCOUNT: Access = Access(1 | 4);
+    /// `Location-Access-Only`: a Sub-Account OAuth token.
+    pub const SUB_ACCOUNT_OAUTH: Access = Access(4);
+    /// `Agency-Access`: an Agency OAuth token or Agency private token.
+    pub const AGENCY: Access = Access(2 | 8);
+    /// `Agency-Access-Only`: an Agency OAuth token.
+    pub const AGENCY_OAUTH: Access = Access(8);
+
+    pub const fn or(self, other: Access) -> Access {
+        Access(self.0 | other.0)
+    }
+
+    pub fn accepts(self, kind: TokenKind) -> bool {
+        let bit = match kind {
+            TokenKind::LocationPrivate => 1,
+            TokenKind::AgencyPrivate => 2,
+            TokenKind::LocationOAuth => 4,
+            TokenKind::CompanyOAuth => 8,
+        };
+        self.0 & bit != 0
+    }
+
+    /// The spec's security scheme names, as they appear in an operation's `security`.
+    pub fn from_scheme(name: &str) -> Option<Access> {
+        match name {
+            "bearer" | "Location-Access" => Some(Access::SUB_ACCOUNT),
+            "Location-Access-Only" => Some(Access::SUB_ACCOUNT_OAUTH),
+            "Agency-Access" => Some(Access::AGENCY),
+            "Agency-Access-Only" => Some(Access::AGENCY_OAUTH),
+            _ => None,
+        }
     }
 }
 
@@ -62,6 +136,10 @@ pub enum Operation {
     GetBusiness,
     UpdateBusiness,
     DeleteBusiness,
+    LocationToken,
+    InstalledLocations,
+    Uninstall,
+    InstallerDetails,
 }
 
 /// One row of the endpoint table.
@@ -74,6 +152,7 @@ pub struct Endpoint {
     /// `operationId` in the spec file.
     pub operation_id: &'static str,
     pub scope: Scope,
+    pub access: Access,
 }
 
 use Operation as O;
@@ -81,6 +160,7 @@ use Scope::{
     BusinessesReadonly as BR, BusinessesWrite as BW, ContactsReadonly as CR, ContactsWrite as CW,
 };
 
+/// A Sub-Account operation (`bearer` in the spec).
 const fn e(
     operation: Operation,
     method: &'static str,
@@ -88,12 +168,31 @@ const fn e(
     operation_id: &'static str,
     scope: Scope,
 ) -> Endpoint {
+    with_access(
+        operation,
+        method,
+        path,
+        operation_id,
+        scope,
+        Access::SUB_ACCOUNT,
+    )
+}
+
+const fn with_access(
+    operation: Operation,
+    method: &'static str,
+    path: &'static str,
+    operation_id: &'static str,
+    scope: Scope,
+    access: Access,
+) -> Endpoint {
     Endpoint {
         operation,
         method,
         path,
         operation_id,
         scope,
+        access,
     }
 }
 
@@ -126,6 +225,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
     e(O::GetBusiness,         "GET",    "/businesses/{businessId}",                     "get-business",                BR),
     e(O::UpdateBusiness,      "PUT",    "/businesses/{businessId}",                     "update-business",             BW),
     e(O::DeleteBusiness,      "DELETE", "/businesses/{businessId}",                     "delete-Business",             BW),
+    with_access(O::LocationToken, "POST", "/oauth/locationToken", "get-location-access-token", Scope::OauthWrite, Access::AGENCY_OAUTH),
+    with_access(O::InstalledLocations, "GET", "/oauth/installedLocations", "get-installed-location", Scope::OauthReadonly, Access::AGENCY_OAUTH),
+    with_access(O::Uninstall, "DELETE", "/marketplace/app/{appId}/installations", "uninstall-application", Scope::OauthWrite, Access::SUB_ACCOUNT_OAUTH.or(Access::AGENCY)),
+    with_access(O::InstallerDetails, "GET", "/marketplace/app/{appId}/installations", "get-installer-details", Scope::MarketplaceInstallerDetailsReadonly, Access::SUB_ACCOUNT_OAUTH.or(Access::AGENCY_OAUTH)),
 ];
 
 impl Operation {
@@ -160,7 +263,12 @@ mod tests {
 
     #[test]
     fn every_row_matches_the_spec_method_path_and_scope() {
-        let specs = [spec("contacts.json"), spec("businesses.json")];
+        let specs = [
+            spec("contacts.json"),
+            spec("businesses.json"),
+            spec("oauth.json"),
+            spec("marketplace.json"),
+        ];
         for endpoint in ENDPOINTS {
             let found = specs.iter().find_map(|s| {
                 s["paths"]
@@ -183,23 +291,39 @@ mod tests {
                 endpoint.operation_id
             );
             assert_eq!(method, endpoint.method, "{}", endpoint.operation_id);
-            match op["security"][0]["bearer"].as_array() {
-                Some(scopes) => {
-                    let scopes: Vec<&str> = scopes.iter().map(|s| s.as_str().unwrap()).collect();
+            let requirements = op["security"].as_array().filter(|r| !r.is_empty());
+            match requirements {
+                Some(requirements) => {
+                    let mut access: Option<Access> = None;
+                    let mut scopes = HashSet::new();
+                    for requirement in requirements {
+                        for (scheme, names) in requirement.as_object().unwrap() {
+                            let scheme = Access::from_scheme(scheme).unwrap();
+                            access = Some(access.map_or(scheme, |a| a.or(scheme)));
+                            for name in names.as_array().unwrap() {
+                                scopes.insert(name.as_str().unwrap().to_owned());
+                            }
+                        }
+                    }
+                    assert_eq!(access, Some(endpoint.access), "{}", endpoint.operation_id);
+                    let want: HashSet<String> = [endpoint.scope.as_str().to_owned()].into();
+                    assert_eq!(scopes, want, "{}", endpoint.operation_id);
+                }
+                // Operations the spec leaves without a scope take the resource's write scope.
+                None => {
                     assert_eq!(
-                        scopes,
-                        vec![endpoint.scope.as_str()],
+                        endpoint.scope,
+                        Scope::ContactsWrite,
+                        "{}",
+                        endpoint.operation_id
+                    );
+                    assert_eq!(
+                        endpoint.access,
+                        Access::SUB_ACCOUNT,
                         "{}",
                         endpoint.operation_id
                     );
                 }
-                // Operations the spec leaves without a scope take the resource's write scope.
-                None => assert_eq!(
-                    endpoint.scope,
-                    Scope::ContactsWrite,
-                    "{}",
-                    endpoint.operation_id
-                ),
             }
         }
     }

@@ -21,6 +21,17 @@ pub enum ApiError {
     /// 403: the token is not for the location of the resource.
     #[error("forbidden: location")]
     WrongLocation,
+    /// 403 for another agency's records, or an app that is not installed there.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// A refusal of the OAuth endpoints: RFC 6749's `error` and `error_description` beside
+    /// HighLevel's `statusCode` and `message`, so clients of either shape read it.
+    #[error("oauth {error}: {description}")]
+    OAuth {
+        status: StatusCode,
+        error: &'static str,
+        description: String,
+    },
     /// 404 for a route that does not exist, in NestJS's words.
     #[error("no route: {0}")]
     NoRoute(String),
@@ -46,6 +57,30 @@ impl ApiError {
         ApiError::BadRequest(message.into())
     }
 
+    pub fn invalid_grant(description: impl Into<String>) -> Self {
+        ApiError::OAuth {
+            status: StatusCode::BAD_REQUEST,
+            error: "invalid_grant",
+            description: description.into(),
+        }
+    }
+
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        ApiError::OAuth {
+            status: StatusCode::BAD_REQUEST,
+            error: "invalid_request",
+            description: description.into(),
+        }
+    }
+
+    pub fn invalid_client() -> Self {
+        ApiError::OAuth {
+            status: StatusCode::UNAUTHORIZED,
+            error: "invalid_client",
+            description: "Invalid client: client_id or client_secret is invalid".to_owned(),
+        }
+    }
+
     pub fn unprocessable(message: impl Into<String>) -> Self {
         ApiError::Unprocessable(vec![message.into()])
     }
@@ -54,7 +89,8 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) | ApiError::DuplicateContact { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::WrongLocation => StatusCode::FORBIDDEN,
+            ApiError::WrongLocation | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::OAuth { status, .. } => *status,
             ApiError::NoRoute(_) => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -82,6 +118,8 @@ impl ApiError {
             ApiError::Unauthorized(VERSION_MISSING) => one(VERSION_MISSING.into(), None),
             ApiError::Unauthorized(message) => one(message.into(), Some("Unauthorized")),
             ApiError::WrongLocation => one(WRONG_LOCATION.into(), None),
+            ApiError::Forbidden(message) => one(message, Some("Forbidden")),
+            ApiError::OAuth { description, .. } => one(description, None),
             ApiError::NoRoute(message) => one(message, Some("Not Found")),
             ApiError::PayloadTooLarge => {
                 one("request entity too large".into(), Some("Payload Too Large"))
@@ -106,6 +144,18 @@ impl IntoResponse for ApiError {
             tracing::error!(error = ?self, "request failed");
         } else {
             tracing::debug!(error = %self, "request rejected");
+        }
+        if let ApiError::OAuth {
+            error, description, ..
+        } = &self
+        {
+            let body = serde_json::json!({
+                "statusCode": status.as_u16(),
+                "message": description,
+                "error": error,
+                "error_description": description,
+            });
+            return (status, Json(body)).into_response();
         }
         (status, Json(self.body())).into_response()
     }

@@ -9,11 +9,14 @@ pub mod db;
 pub mod endpoints;
 pub mod error;
 pub mod ids;
+pub mod oauth;
+pub mod scopes;
 pub mod sql;
 pub mod state;
 pub mod tenancy;
 pub mod time;
 pub mod trace;
+pub mod users;
 pub mod validate;
 
 use std::future::Future;
@@ -37,8 +40,8 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// The HTTP application: HighLevel's routes, `/healthz`, and NestJS-style 404s for the rest.
 /// Trailing slashes are optional on every route, as real clients use both spellings.
 pub fn app(state: AppState, body_limit: usize) -> NormalizePath<Router> {
-    let router = api::router()
-        .route_layer(middleware::from_fn(auth::require_version))
+    let router = api::router().route_layer(middleware::from_fn(auth::require_version));
+    let router = api::oauth::token_route(router)
         .route("/healthz", get(healthz))
         .fallback(no_route)
         .method_not_allowed_fallback(no_route)

@@ -34,7 +34,9 @@ pub struct Location {
 pub struct IssuedToken {
     pub id: String,
     pub token: String,
-    pub location_id: String,
+    pub company_id: String,
+    /// `None` for an agency token.
+    pub location_id: Option<String>,
     pub scopes: Vec<String>,
 }
 
@@ -62,7 +64,7 @@ pub async fn list_companies(db: &Db) -> anyhow::Result<Vec<Company>> {
 }
 
 /// The agency a location goes to when none is named: the only one there is.
-async fn default_company(db: &Db) -> anyhow::Result<Company> {
+pub async fn default_company(db: &Db) -> anyhow::Result<Company> {
     let mut companies = list_companies(db).await?;
     match companies.len() {
         0 => bail!("no agency exists yet: create one with `hilo admin agency create --name NAME`"),
@@ -166,18 +168,39 @@ pub fn parse_scopes(scopes: &str) -> anyhow::Result<Vec<Scope>> {
     Ok(parsed)
 }
 
-/// A new private integration token for a location.
+/// Whose private integration token it is.
+#[derive(Debug, Clone, Copy)]
+pub enum TokenOwner<'a> {
+    Location(&'a str),
+    Agency(&'a str),
+}
+
+/// A new private integration token for a location or an agency.
 pub async fn create_token(
     db: &Db,
-    location_id: &str,
+    owner: TokenOwner<'_>,
     scopes: &[Scope],
 ) -> anyhow::Result<IssuedToken> {
-    let location = require_location(db, location_id).await?;
+    let (company_id, location_id) = match owner {
+        TokenOwner::Location(id) => {
+            let location = require_location(db, id).await?;
+            (location.company_id, Some(location.id))
+        }
+        TokenOwner::Agency(id) => {
+            let company = list_companies(db)
+                .await?
+                .into_iter()
+                .find(|c| c.id == id)
+                .with_context(|| format!("no agency with id {id}"))?;
+            (company.id, None)
+        }
+    };
     let scopes: Vec<String> = scopes.iter().map(|s| s.as_str().to_owned()).collect();
     let issued = IssuedToken {
         id: new_id(),
         token: new_private_integration_token(),
-        location_id: location.id,
+        company_id,
+        location_id,
         scopes,
     };
     sqlx::query(
@@ -186,7 +209,7 @@ pub async fn create_token(
     )
     .bind(&issued.id)
     .bind(hash_token(&issued.token))
-    .bind(&location.company_id)
+    .bind(&issued.company_id)
     .bind(&issued.location_id)
     .bind(issued.scopes.join(" "))
     .bind(now_ms())
@@ -212,21 +235,33 @@ pub async fn revoke_token(db: &Db, token: &str) -> anyhow::Result<bool> {
 pub struct DemoSeed {
     pub company: Company,
     pub location: Location,
+    pub user: crate::users::User,
     pub token: IssuedToken,
 }
 
-/// On an empty database: a demo agency, a demo location, and a private integration token with
-/// every scope hilo implements. `None` when the database already has an agency.
+/// On an empty database: a demo agency, a demo location, a demo agency user (without a
+/// password: the installer of headless OAuth installs) and a private integration token with
+/// every scope a Sub-Account token can use. `None` when the database already has an agency.
 pub async fn seed_demo(db: &Db) -> anyhow::Result<Option<DemoSeed>> {
     if !list_companies(db).await?.is_empty() {
         return Ok(None);
     }
     let company = create_company(db, "Demo Agency").await?;
     let location = create_location(db, Some(&company.id), "Demo Location").await?;
-    let token = create_token(db, &location.id, &Scope::ALL).await?;
+    let user = crate::users::create_agency_user(
+        db,
+        &company.id,
+        "admin@demo.hilo.local",
+        Some("Demo Admin"),
+        None,
+    )
+    .await?;
+    let scopes = Scope::usable_by(crate::endpoints::TokenKind::LocationPrivate);
+    let token = create_token(db, TokenOwner::Location(&location.id), &scopes).await?;
     Ok(Some(DemoSeed {
         company,
         location,
+        user,
         token,
     }))
 }

@@ -212,6 +212,34 @@ impl<T: Schema> FromRequest<AppState> for Body<T> {
     }
 }
 
+/// A validated `application/x-www-form-urlencoded` body, as HighLevel's OAuth endpoints take;
+/// a JSON body is read too, as a convenience for hand-written clients.
+pub struct Form<T>(pub T);
+
+impl<T: Schema> FromRequest<AppState> for Form<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> ApiResult<Self> {
+        let is_json = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("application/json"));
+        if is_json {
+            return Body::<T>::from_request(request, state)
+                .await
+                .map(|Body(t)| Form(t));
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+        let object: Map<String, Value> = form_urlencoded::parse(&bytes)
+            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+            .collect();
+        finish(object, None).map(Form)
+    }
+}
+
 fn parse_object(bytes: &[u8]) -> ApiResult<Map<String, Value>> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());

@@ -1,9 +1,14 @@
-//! `hilo admin …`: agencies, locations and tokens, straight on the database (so it works while
-//! the server runs, and in CI scripts). `--json` prints machine-readable output.
+//! `hilo admin …`: agencies, locations, users, tokens, marketplace apps and headless OAuth
+//! installs, straight on the database (so it works while the server runs, and in CI scripts).
+//! `--json` prints machine-readable output.
 
+use anyhow::Context;
 use clap::{Args, Subcommand};
-use hilo_server::tenancy;
-use hilo_server::Db;
+use hilo_server::oauth::apps::{self, Distribution, NewApp};
+use hilo_server::oauth::grants::{self, AuthorizeRequest, InstallTarget};
+use hilo_server::oauth::{OAuth, OAuthSettings};
+use hilo_server::tenancy::{self, TokenOwner};
+use hilo_server::{users, Db};
 use serde_json::json;
 
 #[derive(Args)]
@@ -29,6 +34,98 @@ enum AdminCommand {
     /// Private integration tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Agency users (they approve OAuth installs).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Marketplace apps (OAuth clients).
+    #[command(subcommand)]
+    App(AppCommand),
+    /// Headless OAuth installs, for scripts and CI.
+    #[command(subcommand)]
+    Oauth(OauthCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an agency user (in the only agency unless --agency is given).
+    Create {
+        #[arg(long)]
+        agency: Option<String>,
+        #[arg(long)]
+        email: String,
+        /// At least 8 characters; stored as an Argon2id hash. Without it the user cannot sign in.
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AppCommand {
+    /// Create an app; its client secret is printed once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Where the consent page may send the code (exact match); repeat for several.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// The scopes installs may grant, e.g. "contacts.readonly contacts.write".
+        #[arg(long)]
+        scopes: String,
+        #[arg(long)]
+        webhook_url: Option<String>,
+        /// location (installed on sub-accounts) or agency (installed on an agency).
+        #[arg(long, default_value = "location")]
+        distribution: String,
+        /// The developer's agency (the only agency unless given).
+        #[arg(long)]
+        agency: Option<String>,
+    },
+    /// List apps.
+    List,
+    /// Delete an app (by id or client id); its tokens stop working.
+    Delete { app: String },
+}
+
+#[derive(Subcommand)]
+enum OauthCommand {
+    /// Approve an install as a user on the consent page would, and print the code and the
+    /// redirect URL.
+    Authorize {
+        #[arg(long)]
+        client_id: String,
+        /// Install on this location (a Location token).
+        #[arg(long, conflicts_with = "agency")]
+        location: Option<String>,
+        /// Install on this agency (a Company token; agency-distribution apps).
+        #[arg(long)]
+        agency: Option<String>,
+        /// With --agency: the approved locations, comma-separated (default: all).
+        #[arg(long, requires = "agency")]
+        locations: Option<String>,
+        /// A subset of the app's scopes (default: all of them).
+        #[arg(long)]
+        scopes: Option<String>,
+        /// One of the app's redirect URIs (default: the first).
+        #[arg(long)]
+        redirect_uri: Option<String>,
+        /// The approving agency user id (default: the agency's first user).
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Uninstall an app from a location, or from an agency and all its locations; what the
+    /// installs granted is revoked.
+    Uninstall {
+        #[arg(long)]
+        client_id: String,
+        #[arg(long, conflicts_with = "agency")]
+        location: Option<String>,
+        #[arg(long)]
+        agency: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -63,10 +160,12 @@ enum LocationCommand {
 
 #[derive(Subcommand)]
 enum TokenCommand {
-    /// Create a private integration token for a location; it is printed once.
+    /// Create a private integration token for a location or an agency; it is printed once.
     Create {
+        #[arg(long, required_unless_present = "agency", conflicts_with = "agency")]
+        location: Option<String>,
         #[arg(long)]
-        location: String,
+        agency: Option<String>,
         /// Space-separated scopes, e.g. "contacts.readonly contacts.write".
         #[arg(long)]
         scopes: String,
@@ -128,9 +227,18 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<(serde_json::
             );
             (json!(location), text)
         }
-        AdminCommand::Token(TokenCommand::Create { location, scopes }) => {
+        AdminCommand::Token(TokenCommand::Create {
+            location,
+            agency,
+            scopes,
+        }) => {
             let scopes = tenancy::parse_scopes(&scopes)?;
-            let issued = tenancy::create_token(db, &location, &scopes).await?;
+            let owner = match (&location, &agency) {
+                (Some(location), _) => TokenOwner::Location(location),
+                (None, Some(agency)) => TokenOwner::Agency(agency),
+                (None, None) => anyhow::bail!("give --location or --agency"),
+            };
+            let issued = tenancy::create_token(db, owner, &scopes).await?;
             let text = format!("{}\n(printed once; hilo keeps only its hash)", issued.token);
             (json!(issued), text)
         }
@@ -140,5 +248,157 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<(serde_json::
             }
             (json!({ "revoked": true }), "revoked".to_owned())
         }
+        AdminCommand::User(UserCommand::Create {
+            agency,
+            email,
+            password,
+            name,
+        }) => {
+            let agency = agency_or_default(db, agency).await?;
+            let user = users::create_agency_user(
+                db,
+                &agency,
+                &email,
+                name.as_deref(),
+                password.as_deref(),
+            )
+            .await?;
+            let text = format!(
+                "user {} ({}) in agency {}",
+                user.id, user.email, user.company_id
+            );
+            (json!(user), text)
+        }
+        AdminCommand::App(AppCommand::Create {
+            name,
+            redirect_uris,
+            scopes,
+            webhook_url,
+            distribution,
+            agency,
+        }) => {
+            let created = apps::create_app(
+                db,
+                NewApp {
+                    company_id: agency_or_default(db, agency).await?,
+                    name,
+                    redirect_uris,
+                    scopes: apps::parse_scope_list(&scopes)?,
+                    webhook_url,
+                    distribution: Distribution::parse(&distribution)?,
+                },
+            )
+            .await?;
+            let text = format!(
+                "app {} ({})\n  client_id:     {}\n  client_secret: {}\n  (the secret is printed once; hilo keeps only its hash)",
+                created.app.id, created.app.name, created.app.client_id, created.client_secret
+            );
+            (json!(created), text)
+        }
+        AdminCommand::App(AppCommand::List) => {
+            let apps = apps::list_apps(db).await?;
+            let text = apps
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{}  {}  client_id {}  {}  scopes: {}",
+                        a.id,
+                        a.name,
+                        a.client_id,
+                        a.distribution.as_str(),
+                        a.scopes.join(" ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            (json!(apps), text)
+        }
+        AdminCommand::App(AppCommand::Delete { app }) => {
+            if !apps::delete_app(db, &app).await? {
+                anyhow::bail!("no app with id or client id {app}");
+            }
+            (json!({ "deleted": true }), "deleted".to_owned())
+        }
+        AdminCommand::Oauth(OauthCommand::Authorize {
+            client_id,
+            location,
+            agency,
+            locations,
+            scopes,
+            redirect_uri,
+            user,
+            state,
+        }) => {
+            let app = find_app(db, &client_id).await?;
+            let target = match (location, agency) {
+                (Some(location), _) => InstallTarget::Location(location),
+                (None, Some(company_id)) => InstallTarget::Agency {
+                    company_id,
+                    locations: locations
+                        .unwrap_or_default()
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                },
+                (None, None) => anyhow::bail!("give --location or --agency"),
+            };
+            let scopes = scopes.as_deref().map(apps::parse_scope_list).transpose()?;
+            let oauth = OAuth::load(db, OAuthSettings::default()).await?;
+            let authorization = grants::authorize(
+                db,
+                &oauth,
+                AuthorizeRequest {
+                    app,
+                    target,
+                    scopes,
+                    redirect_uri,
+                    user_id: user,
+                    state,
+                },
+            )
+            .await?;
+            let text = format!(
+                "code:         {}\nredirect_url: {}",
+                authorization.code, authorization.redirect_url
+            );
+            (json!(authorization), text)
+        }
+        AdminCommand::Oauth(OauthCommand::Uninstall {
+            client_id,
+            location,
+            agency,
+        }) => {
+            let app = find_app(db, &client_id).await?;
+            let (company_id, location_id) = match (location, agency) {
+                (Some(location), _) => {
+                    let found = tenancy::find_location(db, &location)
+                        .await?
+                        .with_context(|| format!("no location with id {location}"))?;
+                    (found.company_id, Some(location))
+                }
+                (None, Some(agency)) => (agency, None),
+                (None, None) => anyhow::bail!("give --location or --agency"),
+            };
+            let oauth = OAuth::load(db, OAuthSettings::default()).await?;
+            if !grants::uninstall(db, &oauth, &app.id, &company_id, location_id.as_deref()).await? {
+                anyhow::bail!("the app is not installed there");
+            }
+            (json!({ "uninstalled": true }), "uninstalled".to_owned())
+        }
     })
+}
+
+async fn find_app(db: &Db, client_id: &str) -> anyhow::Result<apps::App> {
+    apps::find_app(db, client_id)
+        .await?
+        .with_context(|| format!("no app with client id {client_id}"))
+}
+
+async fn agency_or_default(db: &Db, agency: Option<String>) -> anyhow::Result<String> {
+    match agency {
+        Some(id) => Ok(id),
+        None => Ok(tenancy::default_company(db).await?.id),
+    }
 }

@@ -4,9 +4,11 @@
 mod admin;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use hilo_server::oauth::OAuthSettings;
 use hilo_server::tenancy::{self, DemoSeed};
 use hilo_server::{AppState, Db};
 use tracing_subscriber::EnvFilter;
@@ -43,6 +45,15 @@ struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "HILO_BODY_LIMIT", default_value_t = hilo_server::DEFAULT_BODY_LIMIT)]
     body_limit: usize,
+    /// Lifetime of OAuth access tokens, in seconds (HighLevel: 86399).
+    #[arg(long, env = "HILO_ACCESS_TOKEN_TTL", default_value_t = 86_399)]
+    access_token_ttl: u64,
+    /// Lifetime of OAuth refresh tokens, in seconds (HighLevel: a year).
+    #[arg(long, env = "HILO_REFRESH_TOKEN_TTL", default_value_t = 365 * 24 * 3600)]
+    refresh_token_ttl: u64,
+    /// Lifetime of OAuth authorization codes, in seconds.
+    #[arg(long, env = "HILO_CODE_TTL", default_value_t = 600)]
+    code_ttl: u64,
 }
 
 #[tokio::main]
@@ -67,7 +78,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     print_banner(addr, &db, seed.as_ref()).await?;
-    let app = hilo_server::app(AppState { db: db.clone() }, args.body_limit);
+    let oauth = OAuthSettings {
+        access_token_ttl: Duration::from_secs(args.access_token_ttl),
+        refresh_token_ttl: Duration::from_secs(args.refresh_token_ttl),
+        code_ttl: Duration::from_secs(args.code_ttl),
+    };
+    let state = AppState::new(db.clone(), oauth).await?;
+    let app = hilo_server::app(state, args.body_limit);
     hilo_server::serve(listener, app, shutdown_signal()).await?;
     db.close().await;
     tracing::info!("stopped");

@@ -729,8 +729,8 @@ async fn create_contact(
         custom_fields: "[]".to_owned(),
         created_by: Some(to_json(&CreatedBy {
             source: "INTEGRATION".to_owned(),
-            channel: "API".to_owned(),
-            source_id: auth.token_id.clone(),
+            channel: auth.principal.channel().to_owned(),
+            source_id: auth.principal.client.clone(),
             timestamp: format_ms(now),
         })),
         date_added: now,

@@ -5,7 +5,9 @@
 pub mod appointments;
 pub mod businesses;
 pub mod contacts;
+pub mod marketplace;
 pub mod notes;
+pub mod oauth;
 pub mod tags;
 pub mod tasks;
 
@@ -23,6 +25,8 @@ pub fn router() -> Router<AppState> {
     let router = notes::routes(router);
     let router = tags::routes(router);
     let router = appointments::routes(router);
+    let router = oauth::routes(router);
+    let router = marketplace::routes(router);
     businesses::routes(router)
 }
 

@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use hilo_server::endpoints::Scope;
-use hilo_server::tenancy::{self, Location};
+use hilo_server::oauth::OAuthSettings;
+use hilo_server::tenancy::{self, Location, TokenOwner};
 use hilo_server::{AppState, Db};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -48,6 +49,11 @@ pub const POSTGRES_ENV: &str = "HILO_TEST_POSTGRES_URL";
 impl TestServer {
     /// A server on `backend`; `None` only for PostgreSQL when no URL is configured.
     pub async fn start(backend: Backend) -> Option<TestServer> {
+        TestServer::start_with(backend, OAuthSettings::default()).await
+    }
+
+    /// The same, with other OAuth lifetimes.
+    pub async fn start_with(backend: Backend, oauth: OAuthSettings) -> Option<TestServer> {
         let (url, cleanup) = match backend {
             Backend::Sqlite => {
                 let dir = std::env::temp_dir()
@@ -94,7 +100,12 @@ impl TestServer {
         let token_for = |location: &Location, scopes: &'static [Scope]| {
             let db = db.clone();
             let id = location.id.clone();
-            async move { tenancy::create_token(&db, &id, scopes).await.unwrap().token }
+            async move {
+                tenancy::create_token(&db, TokenOwner::Location(&id), scopes)
+                    .await
+                    .unwrap()
+                    .token
+            }
         };
         let token = token_for(&location, &Scope::ALL).await;
         let other_token = token_for(&other_location, &Scope::ALL).await;
@@ -117,7 +128,8 @@ impl TestServer {
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = hilo_server::app(AppState { db: db.clone() }, 64 * 1024);
+        let state = AppState::new(db.clone(), oauth).await.unwrap();
+        let app = hilo_server::app(state, 64 * 1024);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(hilo_server::serve(listener, app, async {
             rx.await.ok();
@@ -219,6 +231,12 @@ impl TestServer {
             "businesses",
             "api_tokens",
             "locations",
+            "users",
+            "apps",
+            "app_installations",
+            "oauth_codes",
+            "oauth_grants",
+            "oauth_refresh_tokens",
         ] {
             let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
                 .fetch_one(self.db.read())

@@ -9,6 +9,7 @@ mod businesses;
 mod contacts;
 mod contract;
 mod notes;
+mod oauth;
 mod schema;
 mod tags;
 mod tasks;

@@ -1,0 +1,152 @@
+//! `apps/marketplace.json`, the installation part: uninstalling an app (which revokes what the
+//! installation granted) and the installer's details.
+
+use axum::extract::{Path, State};
+use axum::Router;
+use serde::{Deserialize, Serialize};
+
+use super::route;
+use crate::auth::{AnyAuth, Principal};
+use crate::endpoints::{Operation, TokenKind};
+use crate::error::{ApiError, ApiResult};
+use crate::oauth::grants;
+use crate::state::AppState;
+use crate::trace::Reply;
+use crate::validate::{optional, Body, Field, Kind, NoParams, QueryParams, Schema};
+
+pub fn routes(router: Router<AppState>) -> Router<AppState> {
+    let router = route(router, Operation::Uninstall, uninstall);
+    route(router, Operation::InstallerDetails, installer_details)
+}
+
+/// An app's own token may look at and remove only that app's installations.
+fn check_app(principal: &Principal, app_id: &str) -> ApiResult<()> {
+    match &principal.claims {
+        Some(claims) if claims.oauth_meta.client == app_id => Ok(()),
+        Some(_) => Err(ApiError::Forbidden(
+            "The token does not belong to this app.".to_owned(),
+        )),
+        // Agency private tokens act for the agency, whatever the app.
+        None => Ok(()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UninstallBody {
+    company_id: Option<String>,
+    location_id: Option<String>,
+}
+
+impl Schema for UninstallBody {
+    const FIELDS: &'static [Field] = &[
+        optional("companyId", Kind::String),
+        optional("locationId", Kind::String),
+        optional("reason", Kind::String),
+    ];
+}
+
+#[derive(Serialize)]
+struct Success {
+    success: bool,
+}
+
+async fn uninstall(
+    State(state): State<AppState>,
+    AnyAuth(principal): AnyAuth,
+    Path(app_id): Path<String>,
+    _: QueryParams<NoParams>,
+    Body(body): Body<UninstallBody>,
+) -> ApiResult<Reply<Success>> {
+    check_app(&principal, &app_id)?;
+    // A location token uninstalls from its location; an agency token from the agency and all of
+    // its locations, or from one of them when locationId is given.
+    let location_id = match principal.kind {
+        TokenKind::LocationOAuth | TokenKind::LocationPrivate => {
+            let own = principal.location_id.clone().unwrap_or_default();
+            let given = body
+                .location_id
+                .ok_or_else(|| ApiError::unprocessable("locationId should not be empty"))?;
+            if given != own {
+                return Err(ApiError::WrongLocation);
+            }
+            Some(own)
+        }
+        TokenKind::CompanyOAuth | TokenKind::AgencyPrivate => {
+            let given = body
+                .company_id
+                .ok_or_else(|| ApiError::unprocessable("companyId should not be empty"))?;
+            if given != principal.company_id {
+                return Err(ApiError::Forbidden(
+                    "The token does not have access to this company.".to_owned(),
+                ));
+            }
+            body.location_id
+        }
+    };
+    let done = grants::uninstall(
+        &state.db,
+        &state.oauth,
+        &app_id,
+        &principal.company_id,
+        location_id.as_deref(),
+    )
+    .await?;
+    if !done {
+        return Err(ApiError::bad_request("The app is not installed here"));
+    }
+    Ok(Reply::ok(Success { success: true }))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InstallerDetails {
+    company_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location_id: Option<String>,
+    company_name: String,
+    user_id: Option<String>,
+    is_whitelabel_company: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InstallerDetailsResponse {
+    installation_details: InstallerDetails,
+}
+
+async fn installer_details(
+    State(state): State<AppState>,
+    AnyAuth(principal): AnyAuth,
+    Path(app_id): Path<String>,
+    _: QueryParams<NoParams>,
+) -> ApiResult<Reply<InstallerDetailsResponse>> {
+    check_app(&principal, &app_id)?;
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT company_id, user_id FROM app_installations WHERE app_id = $1 AND company_id = $2 \
+         AND ((location_id IS NULL AND $3 IS NULL) OR location_id = $3) \
+         AND uninstalled_at IS NULL",
+    )
+    .bind(&app_id)
+    .bind(&principal.company_id)
+    .bind(&principal.location_id)
+    .fetch_optional(state.db.read())
+    .await?;
+    let (company_id, user_id) =
+        row.ok_or_else(|| ApiError::bad_request("The app is not installed here"))?;
+    let company_name = crate::tenancy::list_companies(&state.db)
+        .await?
+        .into_iter()
+        .find(|c| c.id == company_id)
+        .map(|c| c.name)
+        .unwrap_or_default();
+    Ok(Reply::ok(InstallerDetailsResponse {
+        installation_details: InstallerDetails {
+            company_id,
+            location_id: principal.location_id,
+            company_name,
+            user_id,
+            is_whitelabel_company: false,
+        },
+    }))
+}
