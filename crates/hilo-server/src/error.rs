@@ -51,10 +51,16 @@ pub const NO_AUTHORIZATION: &str = "No Authorization header found for authentica
 pub const INVALID_JWT: &str = "Invalid JWT";
 pub const SCOPE_MISSING: &str = "The token is not authorized for this scope.";
 pub const WRONG_LOCATION: &str = "The token does not have access to this location.";
+pub const WRONG_COMPANY: &str = "The token does not have access to this company.";
 
 impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
         ApiError::BadRequest(message.into())
+    }
+
+    /// 403: an agency token used on another agency's records.
+    pub fn wrong_company() -> Self {
+        ApiError::Forbidden(WRONG_COMPANY.to_owned())
     }
 
     pub fn invalid_grant(description: impl Into<String>) -> Self {

@@ -77,9 +77,7 @@ async fn uninstall(
                 .company_id
                 .ok_or_else(|| ApiError::unprocessable("companyId should not be empty"))?;
             if given != principal.company_id {
-                return Err(ApiError::Forbidden(
-                    "The token does not have access to this company.".to_owned(),
-                ));
+                return Err(ApiError::wrong_company());
             }
             body.location_id
         }

@@ -205,9 +205,7 @@ async fn installed_locations(
     QueryParams(q): QueryParams<InstalledLocationsQuery>,
 ) -> ApiResult<Reply<InstalledLocations>> {
     if q.company_id != principal.company_id {
-        return Err(ApiError::Forbidden(
-            "The token does not have access to this company.".to_owned(),
-        ));
+        return Err(ApiError::wrong_company());
     }
     let installed: Vec<(String, i64)> = sqlx::query_as(
         "SELECT location_id, installed_at FROM app_installations WHERE app_id = $1 \

@@ -436,9 +436,7 @@ pub async fn location_token(
     location_id: &str,
 ) -> ApiResult<TokenResponse> {
     if company_id != company_claims.company_id {
-        return Err(ApiError::Forbidden(
-            "The token does not have access to this company.".to_owned(),
-        ));
+        return Err(ApiError::wrong_company());
     }
     let app = super::apps::find_app(db, &company_claims.oauth_meta.client)
         .await?
