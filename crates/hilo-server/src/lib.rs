@@ -10,6 +10,7 @@ pub mod endpoints;
 pub mod error;
 pub mod ids;
 pub mod oauth;
+pub mod ratelimit;
 pub mod scopes;
 pub mod sql;
 pub mod state;
