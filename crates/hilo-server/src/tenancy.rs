@@ -63,6 +63,19 @@ pub async fn list_companies(db: &Db) -> anyhow::Result<Vec<Company>> {
     )
 }
 
+pub async fn find_company(db: &Db, id: &str) -> Result<Option<Company>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name FROM companies WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.read())
+        .await
+}
+
+pub async fn require_company(db: &Db, id: &str) -> anyhow::Result<Company> {
+    find_company(db, id)
+        .await?
+        .with_context(|| format!("no agency with id {id}"))
+}
+
 /// The agency a location goes to when none is named: the only one there is.
 pub async fn default_company(db: &Db) -> anyhow::Result<Company> {
     let mut companies = list_companies(db).await?;
@@ -80,11 +93,7 @@ pub async fn create_location(
 ) -> anyhow::Result<Location> {
     let name = non_empty(name, "location name")?;
     let company = match company_id {
-        Some(id) => list_companies(db)
-            .await?
-            .into_iter()
-            .find(|c| c.id == id)
-            .with_context(|| format!("no agency with id {id}"))?,
+        Some(id) => require_company(db, id).await?,
         None => default_company(db).await?,
     };
     let location = Location {
@@ -117,6 +126,16 @@ pub async fn list_locations(db: &Db) -> anyhow::Result<Vec<Location>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {LOCATION_COLUMNS} FROM locations ORDER BY created_at, id"
     ))
+    .fetch_all(db.read())
+    .await?)
+}
+
+/// The agency's locations, oldest first.
+pub async fn list_company_locations(db: &Db, company_id: &str) -> anyhow::Result<Vec<Location>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {LOCATION_COLUMNS} FROM locations WHERE company_id = $1 ORDER BY created_at, id"
+    ))
+    .bind(company_id)
     .fetch_all(db.read())
     .await?)
 }
@@ -187,11 +206,7 @@ pub async fn create_token(
             (location.company_id, Some(location.id))
         }
         TokenOwner::Agency(id) => {
-            let company = list_companies(db)
-                .await?
-                .into_iter()
-                .find(|c| c.id == id)
-                .with_context(|| format!("no agency with id {id}"))?;
+            let company = require_company(db, id).await?;
             (company.id, None)
         }
     };

@@ -33,11 +33,7 @@ pub async fn create_agency_user(
     if !is_email(&email) {
         bail!("{email:?} is not an email address");
     }
-    crate::tenancy::list_companies(db)
-        .await?
-        .into_iter()
-        .find(|c| c.id == company_id)
-        .with_context(|| format!("no agency with id {company_id}"))?;
+    crate::tenancy::require_company(db, company_id).await?;
     let password_hash = match password {
         Some(p) if p.chars().count() < 8 => bail!("a password needs at least 8 characters"),
         Some(p) => Some(hash_password(p)?),

@@ -63,7 +63,10 @@ async fn uninstall(
     // its locations, or from one of them when locationId is given.
     let location_id = match principal.kind {
         TokenKind::LocationOAuth | TokenKind::LocationPrivate => {
-            let own = principal.location_id.clone().unwrap_or_default();
+            let own = principal
+                .location_id
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("a location token without a location"))?;
             let given = body
                 .location_id
                 .ok_or_else(|| ApiError::unprocessable("locationId should not be empty"))?;
@@ -132,12 +135,9 @@ async fn installer_details(
     .await?;
     let (company_id, user_id) =
         row.ok_or_else(|| ApiError::bad_request("The app is not installed here"))?;
-    let company_name = crate::tenancy::list_companies(&state.db)
+    let company_name = crate::tenancy::require_company(&state.db, &company_id)
         .await?
-        .into_iter()
-        .find(|c| c.id == company_id)
-        .map(|c| c.name)
-        .unwrap_or_default();
+        .name;
     Ok(Reply::ok(InstallerDetailsResponse {
         installation_details: InstallerDetails {
             company_id,

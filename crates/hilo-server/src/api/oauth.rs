@@ -217,32 +217,32 @@ async fn installed_locations(
     .await?;
     let wanted_installed = q.is_installed.as_deref().map(|v| v == "true");
     let needle = q.query.as_deref().map(str::to_lowercase);
-    let matching: Vec<InstalledLocation> = crate::tenancy::list_locations(&state.db)
-        .await?
-        .into_iter()
-        .filter(|l| l.company_id == q.company_id)
-        .filter(|l| q.location_id.as_ref().is_none_or(|id| &l.id == id))
-        .filter(|l| {
-            needle
-                .as_ref()
-                .is_none_or(|n| l.name.to_lowercase().contains(n))
-        })
-        .map(|l| {
-            let at = installed
-                .iter()
-                .find(|(id, _)| *id == l.id)
-                .map(|(_, at)| *at);
-            InstalledLocation {
-                is_installed: at.is_some(),
-                version_id: at.map(|_| q.app_id.clone()),
-                installed_at: at.map(format_ms),
-                address: String::new(),
-                name: l.name,
-                id: l.id,
-            }
-        })
-        .filter(|l| wanted_installed.is_none_or(|w| l.is_installed == w))
-        .collect();
+    let matching: Vec<InstalledLocation> =
+        crate::tenancy::list_company_locations(&state.db, &q.company_id)
+            .await?
+            .into_iter()
+            .filter(|l| q.location_id.as_ref().is_none_or(|id| &l.id == id))
+            .filter(|l| {
+                needle
+                    .as_ref()
+                    .is_none_or(|n| l.name.to_lowercase().contains(n))
+            })
+            .map(|l| {
+                let at = installed
+                    .iter()
+                    .find(|(id, _)| *id == l.id)
+                    .map(|(_, at)| *at);
+                InstalledLocation {
+                    is_installed: at.is_some(),
+                    version_id: at.map(|_| q.app_id.clone()),
+                    installed_at: at.map(format_ms),
+                    address: String::new(),
+                    name: l.name,
+                    id: l.id,
+                }
+            })
+            .filter(|l| wanted_installed.is_none_or(|w| l.is_installed == w))
+            .collect();
     let count = matching.len();
     let skip = usize::try_from(q.skip.unwrap_or(0)).unwrap_or(usize::MAX);
     let limit = usize::try_from(q.limit.unwrap_or(20)).unwrap_or(20);

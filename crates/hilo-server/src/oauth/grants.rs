@@ -130,10 +130,10 @@ pub async fn authorize(
             if app.distribution != Distribution::Agency {
                 anyhow::bail!("the app's distribution is location: install it on a location");
             }
-            let all: Vec<String> = crate::tenancy::list_locations(db)
+            crate::tenancy::require_company(db, company_id).await?;
+            let all: Vec<String> = crate::tenancy::list_company_locations(db, company_id)
                 .await?
                 .into_iter()
-                .filter(|l| &l.company_id == company_id)
                 .map(|l| l.id)
                 .collect();
             if let Some(stranger) = locations.iter().find(|l| !all.contains(l)) {
@@ -493,9 +493,12 @@ fn token_response(
 ) -> ApiResult<TokenResponse> {
     let user_type = UserType::parse(&grant.user_type)
         .ok_or_else(|| anyhow::anyhow!("grant {} has user type {}", grant.id, grant.user_type))?;
-    let auth_class_id = match user_type {
-        UserType::Location => grant.location_id.clone().unwrap_or_default(),
-        UserType::Company => grant.company_id.clone(),
+    let auth_class_id = match (user_type, &grant.location_id) {
+        (UserType::Location, Some(location_id)) => location_id.clone(),
+        (UserType::Location, None) => {
+            return Err(anyhow::anyhow!("location grant {} has no location", grant.id).into())
+        }
+        (UserType::Company, _) => grant.company_id.clone(),
     };
     let ttl_secs = oauth.settings.access_token_ttl.as_secs();
     let scopes: Vec<String> = grant.scopes.split_whitespace().map(str::to_owned).collect();

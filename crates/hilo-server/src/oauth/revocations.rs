@@ -58,10 +58,13 @@ impl Revocations {
 
     /// Reads revocations committed since the last read, and forgets those older than any live
     /// access token.
-    pub async fn refresh(&self, db: &Db) -> Result<(), sqlx::Error> {
+    pub async fn refresh(&self, db: &Db) -> anyhow::Result<()> {
         let now = now_ms();
         let since = {
-            let inner = self.inner.read().map_err(|_| sqlx::Error::PoolClosed)?;
+            let inner = self
+                .inner
+                .read()
+                .map_err(|_| anyhow::anyhow!("revocation set poisoned"))?;
             if inner.read_up_to == 0 {
                 now.saturating_sub(self.horizon_ms)
             } else {
@@ -73,7 +76,10 @@ impl Revocations {
                 .bind(since)
                 .fetch_all(db.read())
                 .await?;
-        let mut inner = self.inner.write().map_err(|_| sqlx::Error::PoolClosed)?;
+        let mut inner = self
+            .inner
+            .write()
+            .map_err(|_| anyhow::anyhow!("revocation set poisoned"))?;
         inner.revoked.extend(rows);
         let oldest = now.saturating_sub(self.horizon_ms);
         inner.revoked.retain(|_, at| *at >= oldest);
