@@ -22,7 +22,9 @@ CREATE TABLE apps (
     scopes             TEXT NOT NULL,
     webhook_url        TEXT,
     distribution       TEXT NOT NULL,
-    created_at         BIGINT NOT NULL
+    created_at         BIGINT NOT NULL,
+    -- Deleted apps stay as rows so their revoked grants stay visible to every server process.
+    deleted_at         BIGINT
 );
 
 -- An app installed on a location, or on an agency (location_id NULL).

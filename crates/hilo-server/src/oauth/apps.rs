@@ -191,28 +191,32 @@ pub async fn create_app(db: &Db, new: NewApp) -> anyhow::Result<CreatedApp> {
 
 pub async fn list_apps(db: &Db) -> anyhow::Result<Vec<App>> {
     let rows: Vec<AppRow> = sqlx::query_as(&format!(
-        "SELECT {APP_COLUMNS} FROM apps ORDER BY created_at, id"
+        "SELECT {APP_COLUMNS} FROM apps WHERE deleted_at IS NULL ORDER BY created_at, id"
     ))
     .fetch_all(db.read())
     .await?;
     rows.into_iter().map(AppRow::into_app).collect()
 }
 
-/// Deletes an app with its installations, codes and grants; its tokens stop working.
+/// Deletes an app: its installations end, its grants are revoked (so running servers refuse its
+/// access tokens within a revocation poll), its codes and refresh tokens go. The row stays,
+/// marked deleted, because the revoked grants that running servers read still point at it.
 pub async fn delete_app(db: &Db, id_or_client_id: &str) -> anyhow::Result<bool> {
     let Some(app) = find_app(db, id_or_client_id).await? else {
         return Ok(false);
     };
-    super::grants::revoke_app_grants(db, &app.id).await?;
+    let now = now_ms();
     let mut tx = db.write().begin().await?;
-    for table in [
-        "oauth_refresh_tokens WHERE grant_id IN (SELECT id FROM oauth_grants WHERE app_id = $1)",
-        "oauth_grants WHERE app_id = $1",
-        "oauth_codes WHERE app_id = $1",
-        "app_installations WHERE app_id = $1",
-        "apps WHERE id = $1",
+    for statement in [
+        "UPDATE apps SET deleted_at = $1 WHERE id = $2",
+        "UPDATE app_installations SET uninstalled_at = $1 WHERE app_id = $2 AND uninstalled_at IS NULL",
+        "UPDATE oauth_grants SET revoked_at = $1 WHERE app_id = $2 AND revoked_at IS NULL",
+        "UPDATE oauth_codes SET used_at = $1 WHERE app_id = $2 AND used_at IS NULL",
+        "UPDATE oauth_refresh_tokens SET used_at = $1 WHERE used_at IS NULL \
+         AND grant_id IN (SELECT id FROM oauth_grants WHERE app_id = $2)",
     ] {
-        sqlx::query(&format!("DELETE FROM {table}"))
+        sqlx::query(statement)
+            .bind(now)
             .bind(&app.id)
             .execute(&mut *tx)
             .await?;
@@ -231,7 +235,7 @@ pub async fn find_app(db: &Db, id_or_client_id: &str) -> anyhow::Result<Option<A
 
 async fn find_row(db: &Db, id_or_client_id: &str) -> Result<Option<AppRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {APP_COLUMNS} FROM apps WHERE id = $1 OR client_id = $1"
+        "SELECT {APP_COLUMNS} FROM apps WHERE (id = $1 OR client_id = $1) AND deleted_at IS NULL"
     ))
     .bind(id_or_client_id.trim())
     .fetch_optional(db.read())

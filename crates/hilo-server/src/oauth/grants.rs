@@ -670,16 +670,6 @@ pub async fn uninstall(
     Ok(true)
 }
 
-/// Revokes every grant of an app (before the app is deleted).
-pub async fn revoke_app_grants(db: &Db, app_id: &str) -> anyhow::Result<()> {
-    sqlx::query("UPDATE oauth_grants SET revoked_at = $1 WHERE app_id = $2 AND revoked_at IS NULL")
-        .bind(now_ms())
-        .bind(app_id)
-        .execute(db.write())
-        .await?;
-    Ok(())
-}
-
 /// Revokes `roots` and their child grants, and tells this process's revocation set at once.
 async fn revoke_grants(db: &Db, oauth: &OAuth, roots: Vec<(String,)>) -> anyhow::Result<()> {
     let now = now_ms();

@@ -334,6 +334,30 @@ on_both! {
         assert_oauth_error(st, &body, 400, "invalid_grant");
     }
 
+    async fn deleting_the_app_revokes_its_tokens_on_the_running_server(s) {
+        let app = app(s, "contacts.readonly", Distribution::Location).await;
+        let code = authorize(s, &app, InstallTarget::Location(s.loc().to_owned())).await;
+        let tokens = exchange(s, &app, &code, "Location").await;
+        let access = tokens["access_token"].as_str().unwrap();
+        let contact = s.contact(json!({"firstName": "D"})).await;
+        assert_eq!(get_with(s, access, &format!("/contacts/{contact}")).await.0, StatusCode::OK);
+        // Deleted through the database, as `hilo admin app delete` does from another process:
+        // the server learns it from its revocation poll.
+        assert!(apps::delete_app(&s.db, &app.client_id).await.unwrap());
+        assert!(apps::find_app(&s.db, &app.client_id).await.unwrap().is_none());
+        let mut refused = false;
+        for _ in 0..50 {
+            if get_with(s, access, &format!("/contacts/{contact}")).await.0 == StatusCode::UNAUTHORIZED {
+                refused = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(refused, "the deleted app's access token still works");
+        let (st, body) = refresh(s, &app, tokens["refresh_token"].as_str().unwrap()).await;
+        assert_oauth_error(st, &body, 401, "invalid_client");
+    }
+
     async fn location_token_uninstalls_itself(s) {
         let app = app(s, "contacts.readonly oauth.write", Distribution::Location).await;
         let code = authorize(s, &app, InstallTarget::Location(s.loc().to_owned())).await;
