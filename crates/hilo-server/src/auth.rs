@@ -1,6 +1,8 @@
 //! Who is calling: the `Version` header check, bearer-token authentication, the per-operation
 //! scope check and the location guard, in HighLevel's order and with its messages.
 
+use std::sync::{Arc, OnceLock};
+
 use axum::extract::{FromRequestParts, Request};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -14,6 +16,7 @@ use crate::error::{
 };
 use crate::oauth::jwt::AccessClaims;
 use crate::oauth::UserType;
+use crate::ratelimit::{RateLimiter, Verdict};
 use crate::state::AppState;
 use crate::time::now_ms;
 
@@ -31,6 +34,51 @@ pub async fn require_version(request: Request, next: Next) -> Response {
             SUPPORTED_VERSIONS.join(", ")
         ))
         .into_response(),
+    }
+}
+
+/// Where authentication leaves the request's rate-limit verdict, so that [`rate_limit_headers`]
+/// can put HighLevel's headers on the response whatever the handler answers.
+#[derive(Debug, Clone, Default)]
+struct VerdictSlot(Arc<OnceLock<Verdict>>);
+
+/// Middleware on every HighLevel route: each authenticated response carries the
+/// `X-RateLimit-*` headers of the request's count, errors after authentication included.
+pub async fn rate_limit_headers(mut request: Request, next: Next) -> Response {
+    let slot = VerdictSlot::default();
+    request.extensions_mut().insert(slot.clone());
+    let mut response = next.run(request).await;
+    if let Some(verdict) = slot.0.get() {
+        verdict.write_headers(response.headers_mut());
+    }
+    response
+}
+
+/// Counts the request against the caller's limits: per app client (or private token) per
+/// resource, the token's location or, for agency tokens, its company.
+async fn count_request(parts: &Parts, state: &AppState, principal: &Principal) -> ApiResult<()> {
+    let resource = principal
+        .location_id
+        .as_deref()
+        .unwrap_or(&principal.company_id);
+    let key = RateLimiter::key(&principal.client, resource);
+    let verdict = match state.limiter.check(&key, now_ms()).await {
+        Ok(Some(verdict)) => verdict,
+        Ok(None) => return Ok(()),
+        // A broken counter store must not take the API down with it.
+        Err(error) => {
+            tracing::warn!(%error, "rate-limit store failed; request let through");
+            return Ok(());
+        }
+    };
+    if let Some(slot) = parts.extensions.get::<VerdictSlot>() {
+        // Set once per request: a handler authenticates once.
+        let _ = slot.0.set(verdict);
+    }
+    if verdict.allowed {
+        Ok(())
+    } else {
+        Err(ApiError::RateLimited(verdict))
     }
 }
 
@@ -103,7 +151,8 @@ fn bearer(value: &str) -> Option<&str> {
 }
 
 /// The caller of `parts`, checked against the operation's scope and security schemes, in
-/// HighLevel's order: no header, then an invalid token, then a missing scope.
+/// HighLevel's order: no header, then an invalid token, then the rate limits (a valid token
+/// is counted whatever it asks for), then a missing scope.
 async fn authenticate(parts: &Parts, state: &AppState) -> ApiResult<Principal> {
     let endpoint = parts
         .extensions
@@ -125,6 +174,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> ApiResult<Principal> {
         oauth_token(state, token)?
     }
     .ok_or(ApiError::Unauthorized(INVALID_JWT))?;
+    count_request(parts, state, &principal).await?;
     let has_scope = principal
         .scopes
         .iter()

@@ -6,6 +6,8 @@ use axum::Json;
 use hilo_types::error::{ErrorBody, ErrorMessage};
 use serde_json::Value;
 
+use crate::ratelimit::{TooManyRequests, Verdict};
+
 pub type ApiResult<T> = Result<T, ApiError>;
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +39,9 @@ pub enum ApiError {
     NoRoute(String),
     #[error("payload too large")]
     PayloadTooLarge,
+    /// 429: the caller's burst or daily limit is spent.
+    #[error("rate limited")]
+    RateLimited(Verdict),
     /// 422 with one message per failed constraint.
     #[error("unprocessable: {0:?}")]
     Unprocessable(Vec<String>),
@@ -99,6 +104,7 @@ impl ApiError {
             ApiError::OAuth { status, .. } => *status,
             ApiError::NoRoute(_) => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -130,6 +136,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => {
                 one("request entity too large".into(), Some("Payload Too Large"))
             }
+            ApiError::RateLimited(_) => one("Too Many Requests".into(), None),
             ApiError::Unprocessable(messages) => ErrorBody {
                 message: ErrorMessage::Many(messages),
                 ..one(String::new(), Some("Unprocessable Entity"))
@@ -150,6 +157,9 @@ impl IntoResponse for ApiError {
             tracing::error!(error = ?self, "request failed");
         } else {
             tracing::debug!(error = %self, "request rejected");
+        }
+        if let ApiError::RateLimited(verdict) = self {
+            return TooManyRequests(verdict).into_response();
         }
         if let ApiError::OAuth {
             error, description, ..
@@ -204,6 +214,22 @@ mod tests {
             }),
             json!({"statusCode":400,"message":"This location does not allow duplicated contacts.","meta":{"contactId":"c"}})
         );
+    }
+
+    #[test]
+    fn rate_limited_body_is_the_limiters() {
+        let verdict = Verdict {
+            allowed: false,
+            limit_daily: 1,
+            daily_remaining: 0,
+            interval_ms: 1,
+            max: 1,
+            remaining: 0,
+            retry_after_secs: Some(1),
+        };
+        let expected: Value =
+            serde_json::from_str(crate::ratelimit::TOO_MANY_REQUESTS_BODY).unwrap();
+        assert_eq!(body(ApiError::RateLimited(verdict)), expected);
     }
 
     #[test]

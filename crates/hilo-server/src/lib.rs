@@ -41,7 +41,9 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// The HTTP application: HighLevel's routes, `/healthz`, and NestJS-style 404s for the rest.
 /// Trailing slashes are optional on every route, as real clients use both spellings.
 pub fn app(state: AppState, body_limit: usize) -> NormalizePath<Router> {
-    let router = api::router().route_layer(middleware::from_fn(auth::require_version));
+    let router = api::router()
+        .route_layer(middleware::from_fn(auth::rate_limit_headers))
+        .route_layer(middleware::from_fn(auth::require_version));
     let router = api::oauth::token_route(router)
         .route("/healthz", get(healthz))
         .fallback(no_route)

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use hilo_server::oauth::OAuthSettings;
+use hilo_server::ratelimit::{RateLimiter, RateLimits};
 use hilo_server::tenancy::{self, DemoSeed};
 use hilo_server::{AppState, Db};
 use tracing_subscriber::EnvFilter;
@@ -54,6 +55,40 @@ struct ServeArgs {
     /// Lifetime of OAuth authorization codes, in seconds.
     #[arg(long, env = "HILO_CODE_TTL", default_value_t = 600)]
     code_ttl: u64,
+    /// Requests allowed per app (or private token) per location in one interval (HighLevel: 100).
+    #[arg(long, env = "HILO_RATE_LIMIT_BURST", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    rate_limit_burst: u32,
+    /// Length of the burst interval, in milliseconds (HighLevel: 10000).
+    #[arg(long, env = "HILO_RATE_LIMIT_INTERVAL_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    rate_limit_interval_ms: u64,
+    /// Requests allowed per app (or private token) per location per UTC day (HighLevel: 200000).
+    #[arg(long, env = "HILO_RATE_LIMIT_DAILY", default_value_t = 200_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    rate_limit_daily: u32,
+    /// `off` lets every request through without rate-limit headers (load tests, sandboxes).
+    #[arg(long, env = "HILO_RATE_LIMITS", value_enum, default_value_t = Switch::On)]
+    rate_limits: Switch,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Switch {
+    On,
+    Off,
+}
+
+impl ServeArgs {
+    fn rate_limiter(&self) -> RateLimiter {
+        match self.rate_limits {
+            Switch::Off => RateLimiter::off(),
+            Switch::On => RateLimiter::in_memory(RateLimits {
+                burst: self.rate_limit_burst,
+                interval: Duration::from_millis(self.rate_limit_interval_ms),
+                daily: self.rate_limit_daily,
+            }),
+        }
+    }
 }
 
 #[tokio::main]
@@ -77,13 +112,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    print_banner(addr, &db, seed.as_ref()).await?;
+    let limiter = args.rate_limiter();
+    print_banner(addr, &db, seed.as_ref(), &limiter).await?;
     let oauth = OAuthSettings {
         access_token_ttl: Duration::from_secs(args.access_token_ttl),
         refresh_token_ttl: Duration::from_secs(args.refresh_token_ttl),
         code_ttl: Duration::from_secs(args.code_ttl),
     };
-    let state = AppState::new(db.clone(), oauth).await?;
+    let state = AppState::new(db.clone(), oauth)
+        .await?
+        .with_rate_limiter(limiter);
     let app = hilo_server::app(state, args.body_limit);
     hilo_server::serve(listener, app, shutdown_signal()).await?;
     db.close().await;
@@ -91,9 +129,23 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn print_banner(addr: SocketAddr, db: &Db, seed: Option<&DemoSeed>) -> anyhow::Result<()> {
+async fn print_banner(
+    addr: SocketAddr,
+    db: &Db,
+    seed: Option<&DemoSeed>,
+    limiter: &RateLimiter,
+) -> anyhow::Result<()> {
     let base = format!("http://{addr}");
     println!("hilo is ready at {base}");
+    match limiter.limits() {
+        Some(l) => println!(
+            "  rate limits: {} requests per {} ms and {} per day, per app or token per location",
+            l.burst,
+            l.interval_ms(),
+            l.daily
+        ),
+        None => println!("  rate limits: off"),
+    }
     match seed {
         Some(seed) => {
             let location = &seed.location.id;

@@ -21,8 +21,15 @@ struct Served {
 
 impl Served {
     fn start(database: &str) -> Served {
+        Served::start_with(database, &[], &[])
+    }
+
+    /// `hilo serve` with more arguments and environment variables.
+    fn start_with(database: &str, args: &[&str], env: &[(&str, &str)]) -> Served {
         let mut child = Command::new(HILO)
             .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+            .args(args)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -367,4 +374,95 @@ fn a_bad_database_url_is_a_clear_error() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("unknown database URL"), "{stderr}");
+}
+
+/// `hilo serve` takes the rate limits from its flags or environment, says so in its banner, and
+/// enforces them; out-of-range values are refused at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_sets_the_rate_limits() {
+    let dir = std::env::temp_dir().join(format!("hilo-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let database = format!("sqlite://{}", dir.join("limits.db").display());
+    let limits = [
+        "--rate-limit-burst",
+        "3",
+        "--rate-limit-interval-ms",
+        "60000",
+    ];
+    let served = Served::start_with(&database, &limits, &[("HILO_RATE_LIMIT_DAILY", "50")]);
+    assert!(
+        served.banner.iter().any(|l| l
+            == "  rate limits: 3 requests per 60000 ms and 50 per day, per app or token per location"),
+        "{:?}",
+        served.banner
+    );
+    let token = served.field("token:");
+    let location = served.field("location id:");
+    let list = || {
+        reqwest::Client::new()
+            .get(format!("{}/contacts/?locationId={location}", served.base))
+            .header("Version", "2021-07-28")
+            .bearer_auth(&token)
+            .send()
+    };
+    for remaining in ["2", "1", "0"] {
+        let response = list().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let headers = response.headers();
+        assert_eq!(headers["x-ratelimit-max"], "3");
+        assert_eq!(headers["x-ratelimit-interval-milliseconds"], "60000");
+        assert_eq!(headers["x-ratelimit-limit-daily"], "50");
+        assert_eq!(headers["x-ratelimit-remaining"], remaining);
+    }
+    let refused = list().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    served.stop();
+
+    let served = Served::start_with(&database, &[], &[("HILO_RATE_LIMITS", "off")]);
+    assert!(served.banner.iter().any(|l| l == "  rate limits: off"));
+    let token = admin(
+        &database,
+        &[
+            "token",
+            "create",
+            "--location",
+            &location,
+            "--scopes",
+            "contacts.readonly",
+        ],
+    )
+    .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for _ in 0..5 {
+        let response = reqwest::Client::new()
+            .get(format!("{}/contacts/?locationId={location}", served.base))
+            .header("Version", "2021-07-28")
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(!response.headers().contains_key("x-ratelimit-remaining"));
+    }
+    served.stop();
+
+    for bad in [
+        ["--rate-limit-burst", "0"],
+        ["--rate-limit-interval-ms", "0"],
+        ["--rate-limit-daily", "lots"],
+        ["--rate-limits", "maybe"],
+    ] {
+        let output = Command::new(HILO)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", &database])
+            .args(bad)
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{bad:?} was accepted");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(bad[0]), "{bad:?}: {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }

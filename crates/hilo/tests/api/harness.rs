@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use hilo_server::endpoints::Scope;
 use hilo_server::oauth::OAuthSettings;
+use hilo_server::ratelimit::{RateLimiter, RateLimits};
 use hilo_server::tenancy::{self, Location, TokenOwner};
 use hilo_server::{AppState, Db};
 use reqwest::{Method, StatusCode};
@@ -46,6 +47,15 @@ enum Cleanup {
 
 pub const POSTGRES_ENV: &str = "HILO_TEST_POSTGRES_URL";
 
+/// Limits counted and reported as HighLevel's are, but wide enough for the generated matrices,
+/// which send hundreds of requests with one token; `ratelimit.rs` tests HighLevel's numbers.
+fn roomy_limits() -> RateLimiter {
+    RateLimiter::in_memory(RateLimits {
+        burst: 1_000_000,
+        ..RateLimits::default()
+    })
+}
+
 impl TestServer {
     /// A server on `backend`; `None` only for PostgreSQL when no URL is configured.
     pub async fn start(backend: Backend) -> Option<TestServer> {
@@ -54,6 +64,19 @@ impl TestServer {
 
     /// The same, with other OAuth lifetimes.
     pub async fn start_with(backend: Backend, oauth: OAuthSettings) -> Option<TestServer> {
+        TestServer::start_configured(backend, oauth, roomy_limits()).await
+    }
+
+    /// The same, counting requests with `limiter`.
+    pub async fn start_limited(backend: Backend, limiter: RateLimiter) -> Option<TestServer> {
+        TestServer::start_configured(backend, OAuthSettings::default(), limiter).await
+    }
+
+    async fn start_configured(
+        backend: Backend,
+        oauth: OAuthSettings,
+        limiter: RateLimiter,
+    ) -> Option<TestServer> {
         let (url, cleanup) = match backend {
             Backend::Sqlite => {
                 let dir = std::env::temp_dir()
@@ -128,7 +151,10 @@ impl TestServer {
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::new(db.clone(), oauth).await.unwrap();
+        let state = AppState::new(db.clone(), oauth)
+            .await
+            .unwrap()
+            .with_rate_limiter(limiter);
         let app = hilo_server::app(state, 64 * 1024);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(hilo_server::serve(listener, app, async {

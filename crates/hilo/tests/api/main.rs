@@ -10,6 +10,7 @@ mod contacts;
 mod contract;
 mod notes;
 mod oauth;
+mod ratelimit;
 mod schema;
 mod tags;
 mod tasks;

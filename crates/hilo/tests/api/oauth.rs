@@ -17,13 +17,13 @@ use crate::on_both;
 
 const REDIRECT: &str = "https://app.example.com/oauth/callback";
 
-struct TestApp {
-    id: String,
-    client_id: String,
-    client_secret: String,
+pub(crate) struct TestApp {
+    pub(crate) id: String,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: String,
 }
 
-async fn app(s: &TestServer, scopes: &str, distribution: Distribution) -> TestApp {
+pub(crate) async fn app(s: &TestServer, scopes: &str, distribution: Distribution) -> TestApp {
     let created = apps::create_app(
         &s.db,
         NewApp {
@@ -45,7 +45,7 @@ async fn app(s: &TestServer, scopes: &str, distribution: Distribution) -> TestAp
 }
 
 /// Approves an install the way `hilo admin oauth authorize` does; returns the code.
-async fn authorize(s: &TestServer, app: &TestApp, target: InstallTarget) -> String {
+pub(crate) async fn authorize(s: &TestServer, app: &TestApp, target: InstallTarget) -> String {
     if sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users")
         .fetch_one(s.db.read())
         .await
@@ -93,7 +93,7 @@ async fn token_request(s: &TestServer, form: &[(&str, &str)]) -> (StatusCode, Va
         .await
 }
 
-async fn exchange(s: &TestServer, app: &TestApp, code: &str, user_type: &str) -> Value {
+pub(crate) async fn exchange(s: &TestServer, app: &TestApp, code: &str, user_type: &str) -> Value {
     let (st, body) = token_request(
         s,
         &[
