@@ -153,7 +153,7 @@ fn bearer(value: &str) -> Option<&str> {
 /// The caller of `parts`, checked against the operation's scope and security schemes, in
 /// HighLevel's order: no header, then an invalid token, then the rate limits (a valid token
 /// is counted whatever it asks for), then a missing scope.
-async fn authenticate(parts: &Parts, state: &AppState) -> ApiResult<Principal> {
+pub async fn authenticate(parts: &Parts, state: &AppState) -> ApiResult<Principal> {
     let endpoint = parts
         .extensions
         .get::<&'static Endpoint>()
