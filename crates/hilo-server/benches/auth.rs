@@ -2,6 +2,9 @@
 //! access token (signature, expiry, revocation set; no database read), a private integration
 //! token (one indexed read), and the rate-limit count. `cargo bench -p hilo-server --bench auth`.
 
+// A failed unwrap in set-up stops the bench with its location, as in tests.
+#![allow(clippy::unwrap_used)]
+
 use std::hint::black_box;
 use std::time::Duration;
 

@@ -8,6 +8,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::endpoints::{Endpoint, TokenKind};
@@ -88,6 +89,14 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// `bytes` random bytes from the OS-seeded generator, hex-encoded: codes, refresh tokens,
+/// session tokens.
+pub fn random_secret(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
 /// Who is calling, whatever the kind of token.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -144,7 +153,7 @@ struct TokenRow {
 }
 
 /// The bearer token of an `Authorization` header; the scheme is case-insensitive (RFC 7235).
-fn bearer(value: &str) -> Option<&str> {
+pub(crate) fn bearer(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)

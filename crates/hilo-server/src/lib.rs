@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod control;
 pub mod db;
 pub mod endpoints;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod time;
 pub mod trace;
 pub mod users;
 pub mod validate;
+pub mod web;
 
 use std::future::Future;
 
@@ -44,7 +46,7 @@ pub fn app(state: AppState, body_limit: usize) -> NormalizePath<Router> {
     let router = api::router()
         .route_layer(middleware::from_fn(auth::rate_limit_headers))
         .route_layer(middleware::from_fn(auth::require_version));
-    let router = api::oauth::token_route(router)
+    let router = web::routes(control::routes(api::oauth::token_route(router)))
         .route("/healthz", get(healthz))
         .fallback(no_route)
         .method_not_allowed_fallback(no_route)

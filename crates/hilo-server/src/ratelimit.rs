@@ -124,6 +124,21 @@ impl IntoResponse for TooManyRequests {
 /// networked store can await inside it.
 pub type VerdictFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<Verdict>> + Send + 'a>>;
 
+/// What one caller has used of its limits on one resource, for the quota inspector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage {
+    /// The app's client id, or the private token's id.
+    pub client: String,
+    /// Requests counted in the current burst window, and when it ends (`None`: no window open).
+    pub window_used: u32,
+    pub window_ends_ms: Option<i64>,
+    /// Requests counted today (UTC).
+    pub day_used: u32,
+}
+
+/// The future of [`CounterStore::usage`].
+pub type UsageFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<Vec<Usage>>> + Send + 'a>>;
+
 /// Where requests are counted. Implementations must count atomically per key: exactly
 /// `burst` requests pass per window however many arrive at once, and a refused request
 /// consumes nothing.
@@ -131,6 +146,9 @@ pub trait CounterStore: Send + Sync {
     /// Counts one request for `key` at `now_ms` (epoch milliseconds, from the caller's clock)
     /// if `limits` allow it, and says what the headers should carry either way.
     fn hit<'a>(&'a self, key: &'a str, now_ms: i64, limits: RateLimits) -> VerdictFuture<'a>;
+
+    /// What every caller has used on `resource_id` at `now_ms`, by client id.
+    fn usage<'a>(&'a self, resource_id: &'a str, now_ms: i64) -> UsageFuture<'a>;
 }
 
 /// Enough shards that worker threads rarely wait on one another's keys.
@@ -330,11 +348,45 @@ impl MemoryStore {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// [`CounterStore::usage`], synchronously: a scan of every shard, for an occasional
+    /// inspection rather than the request path.
+    pub fn usage_now(&self, resource_id: &str, now_ms: i64) -> Vec<Usage> {
+        let mut usage = Vec::new();
+        for shard in self.shards.iter() {
+            let shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+            for (key, entry) in &shard.entries {
+                let Some((client, resource)) = RateLimiter::parse_key(key) else {
+                    continue;
+                };
+                if resource != resource_id || entry.stale(now_ms) {
+                    continue;
+                }
+                let window_open = entry.window_current(now_ms);
+                usage.push(Usage {
+                    client: client.to_owned(),
+                    window_used: if window_open { entry.window_count } else { 0 },
+                    window_ends_ms: window_open.then_some(entry.window_end),
+                    day_used: if entry.day == day_of(now_ms) {
+                        entry.day_count
+                    } else {
+                        0
+                    },
+                });
+            }
+        }
+        usage.sort_by(|a, b| a.client.cmp(&b.client));
+        usage
+    }
 }
 
 impl CounterStore for MemoryStore {
     fn hit<'a>(&'a self, key: &'a str, now_ms: i64, limits: RateLimits) -> VerdictFuture<'a> {
         Box::pin(std::future::ready(Ok(self.hit_now(key, now_ms, limits))))
+    }
+
+    fn usage<'a>(&'a self, resource_id: &'a str, now_ms: i64) -> UsageFuture<'a> {
+        Box::pin(std::future::ready(Ok(self.usage_now(resource_id, now_ms))))
     }
 }
 
@@ -389,6 +441,14 @@ impl RateLimiter {
         }
     }
 
+    /// What callers have used on `resource_id`; empty when limits are off.
+    pub async fn usage(&self, resource_id: &str, now_ms: i64) -> anyhow::Result<Vec<Usage>> {
+        match self.limits {
+            None => Ok(Vec::new()),
+            Some(_) => self.store.usage(resource_id, now_ms).await,
+        }
+    }
+
     /// The one spelling of a key, so every caller counts against the same counter. The
     /// length prefix keeps it unambiguous whatever characters the ids contain.
     pub fn key(client_or_token_id: &str, resource_id: &str) -> String {
@@ -396,6 +456,15 @@ impl RateLimiter {
             "{}:{client_or_token_id}:{resource_id}",
             client_or_token_id.len()
         )
+    }
+
+    /// The client and resource ids of a [`RateLimiter::key`].
+    pub fn parse_key(key: &str) -> Option<(&str, &str)> {
+        let (length, rest) = key.split_once(':')?;
+        let length: usize = length.parse().ok()?;
+        let client = rest.get(..length)?;
+        let resource = rest.get(length..)?.strip_prefix(':')?;
+        Some((client, resource))
     }
 }
 
@@ -616,6 +685,47 @@ mod tests {
             RateLimiter::key("app", "loc"),
             RateLimiter::key("app", "loc")
         );
+    }
+
+    #[test]
+    fn keys_parse_back() {
+        for (client, resource) in [("app", "loc"), ("a:b", "c"), ("a", "b:c"), ("", "x")] {
+            let key = RateLimiter::key(client, resource);
+            assert_eq!(RateLimiter::parse_key(&key), Some((client, resource)));
+        }
+        for bad in ["", "x", "3:ab", "3:abc", "3:abcloc", "99:a:b", "é:a:b"] {
+            assert_eq!(RateLimiter::parse_key(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn usage_reports_live_counters_of_one_resource() {
+        let store = MemoryStore::new();
+        let l = limits(5, 10_000, 100);
+        for _ in 0..3 {
+            store.hit_now(&RateLimiter::key("app-b", "loc"), NOON, l);
+        }
+        store.hit_now(&RateLimiter::key("app-a", "loc"), NOON - 60_000, l);
+        store.hit_now(&RateLimiter::key("app-a", "other"), NOON, l);
+        assert_eq!(
+            store.usage_now("loc", NOON),
+            vec![
+                Usage {
+                    client: "app-a".into(),
+                    window_used: 0,
+                    window_ends_ms: None,
+                    day_used: 1,
+                },
+                Usage {
+                    client: "app-b".into(),
+                    window_used: 3,
+                    window_ends_ms: Some(NOON + 10_000),
+                    day_used: 3,
+                },
+            ]
+        );
+        // After midnight nothing of yesterday is left to report.
+        assert_eq!(store.usage_now("loc", MIDNIGHT + 1), vec![]);
     }
 
     #[tokio::test]

@@ -9,6 +9,8 @@ pub struct AppState {
     pub db: Db,
     pub oauth: OAuth,
     pub limiter: RateLimiter,
+    /// The SHA-256 of the admin key given at start; `None`: the key stored in the database.
+    pub admin_key_hash: Option<String>,
 }
 
 impl AppState {
@@ -20,11 +22,20 @@ impl AppState {
             db,
             oauth,
             limiter: RateLimiter::default(),
+            admin_key_hash: None,
         })
     }
 
     /// The same state counting requests with `limiter` instead.
     pub fn with_rate_limiter(self, limiter: RateLimiter) -> AppState {
         AppState { limiter, ..self }
+    }
+
+    /// The same state accepting only `key` on the control plane.
+    pub fn with_admin_key(self, key: &str) -> AppState {
+        AppState {
+            admin_key_hash: Some(crate::auth::hash_token(key)),
+            ..self
+        }
     }
 }

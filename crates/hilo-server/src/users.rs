@@ -61,6 +61,14 @@ pub async fn create_agency_user(
     Ok(user)
 }
 
+/// The user with this id.
+pub async fn find_user(db: &Db, id: &str) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as("SELECT id, company_id, email, name FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.read())
+        .await
+}
+
 fn hash_password(password: &str) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()

@@ -8,7 +8,7 @@ use hilo_server::oauth::apps::{self, Distribution, NewApp};
 use hilo_server::oauth::grants::{self, AuthorizeRequest, InstallTarget};
 use hilo_server::oauth::{OAuth, OAuthSettings};
 use hilo_server::tenancy::{self, TokenOwner};
-use hilo_server::{users, Db};
+use hilo_server::{control, users, Db};
 use serde_json::json;
 
 #[derive(Args)]
@@ -43,6 +43,19 @@ enum AdminCommand {
     /// Headless OAuth installs, for scripts and CI.
     #[command(subcommand)]
     Oauth(OauthCommand),
+    /// Rate limits as a running server counts them (asks the server, not the database).
+    #[command(subcommand)]
+    Limits(crate::remote::LimitsCommand),
+    /// The control-plane admin key.
+    #[command(subcommand)]
+    AdminKey(AdminKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminKeyCommand {
+    /// Replace the stored admin key with a new one, printed once; running servers take it at
+    /// once (unless they were started with --admin-key).
+    Reset,
 }
 
 #[derive(Subcommand)]
@@ -175,10 +188,15 @@ enum TokenCommand {
 }
 
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
-    let db = Db::connect(&args.database).await?;
-    let result = execute(&db, args.command).await;
-    db.close().await;
-    let (value, text) = result?;
+    let (value, text) = match args.command {
+        AdminCommand::Limits(command) => crate::remote::limits(command).await?,
+        command => {
+            let db = Db::connect(&args.database).await?;
+            let result = execute(&db, command).await;
+            db.close().await;
+            result?
+        }
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
@@ -387,6 +405,12 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<(serde_json::
             }
             (json!({ "uninstalled": true }), "uninstalled".to_owned())
         }
+        AdminCommand::AdminKey(AdminKeyCommand::Reset) => {
+            let key = control::reset_admin_key(db).await?;
+            let text = format!("admin key: {key}\n(printed once; hilo keeps only its hash)");
+            (json!({ "adminKey": key }), text)
+        }
+        AdminCommand::Limits(_) => unreachable!("answered by the server, not the database"),
     })
 }
 

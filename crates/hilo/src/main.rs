@@ -2,6 +2,7 @@
 //! manages agencies, locations and tokens in the same database, also while the server runs.
 
 mod admin;
+mod remote;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -67,6 +68,10 @@ struct ServeArgs {
     #[arg(long, env = "HILO_RATE_LIMIT_DAILY", default_value_t = 200_000,
           value_parser = clap::value_parser!(u32).range(1..))]
     rate_limit_daily: u32,
+    /// The key of the control plane (`/hilo/admin/…`, `hilo admin limits`); without it, hilo
+    /// creates one on first start, prints it once and keeps its hash.
+    #[arg(long, env = "HILO_ADMIN_KEY", hide_env_values = true)]
+    admin_key: Option<String>,
     /// `off` lets every request through without rate-limit headers (load tests, sandboxes).
     #[arg(long, env = "HILO_RATE_LIMITS", value_enum, default_value_t = Switch::On)]
     rate_limits: Switch,
@@ -113,15 +118,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     let limiter = args.rate_limiter();
-    print_banner(addr, &db, seed.as_ref(), &limiter).await?;
+    let new_admin_key = match &args.admin_key {
+        Some(_) => None,
+        None => hilo_server::control::ensure_admin_key(&db).await?,
+    };
+    print_banner(addr, &db, seed.as_ref(), &limiter, new_admin_key.as_deref()).await?;
     let oauth = OAuthSettings {
         access_token_ttl: Duration::from_secs(args.access_token_ttl),
         refresh_token_ttl: Duration::from_secs(args.refresh_token_ttl),
         code_ttl: Duration::from_secs(args.code_ttl),
     };
-    let state = AppState::new(db.clone(), oauth)
+    let mut state = AppState::new(db.clone(), oauth)
         .await?
         .with_rate_limiter(limiter);
+    if let Some(key) = &args.admin_key {
+        state = state.with_admin_key(key);
+    }
     let app = hilo_server::app(state, args.body_limit);
     hilo_server::serve(listener, app, shutdown_signal()).await?;
     db.close().await;
@@ -134,6 +146,7 @@ async fn print_banner(
     db: &Db,
     seed: Option<&DemoSeed>,
     limiter: &RateLimiter,
+    new_admin_key: Option<&str>,
 ) -> anyhow::Result<()> {
     let base = format!("http://{addr}");
     println!("hilo is ready at {base}");
@@ -145,6 +158,10 @@ async fn print_banner(
             l.daily
         ),
         None => println!("  rate limits: off"),
+    }
+    if let Some(key) = new_admin_key {
+        println!("  admin key:   {key}");
+        println!("               (for hilo admin limits; printed once, hilo keeps only its hash)");
     }
     match seed {
         Some(seed) => {

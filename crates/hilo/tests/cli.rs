@@ -29,6 +29,7 @@ impl Served {
         let mut child = Command::new(HILO)
             .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
             .args(args)
+            .env_remove("HILO_ADMIN_KEY")
             .envs(env.iter().copied())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -464,5 +465,188 @@ async fn serve_sets_the_rate_limits() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(bad[0]), "{bad:?}: {stderr}");
     }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `hilo admin limits show` against the server at `base`: its stdout (JSON with `--json`), or
+/// its stderr when it fails.
+fn limits_show(base: &str, args: &[&str], env: &[(&str, &str)]) -> Result<String, String> {
+    let output = Command::new(HILO)
+        .args(["admin", "limits", "show", "--server", base])
+        .args(args)
+        .env_remove("HILO_ADMIN_KEY")
+        .env_remove("HILO_SERVER_URL")
+        .envs(env.iter().copied())
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+fn limits_json(base: &str, key: &str, args: &[&str]) -> Value {
+    let mut all = vec!["--admin-key", key, "--json"];
+    all.extend_from_slice(args);
+    let out = limits_show(base, &all, &[]).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    serde_json::from_str(&out).unwrap_or_else(|_| panic!("{out}"))
+}
+
+/// The first start prints an admin key, `hilo admin limits show` reads the live counters with
+/// it, `hilo admin admin-key reset` replaces it on the running server, and `--admin-key`
+/// overrides the stored one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_limits_show_asks_the_running_server() {
+    let dir = std::env::temp_dir().join(format!("hilo-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let database = format!("sqlite://{}", dir.join("control.db").display());
+    let limits = [
+        "--rate-limit-burst",
+        "7",
+        "--rate-limit-interval-ms",
+        "3600000",
+    ];
+    let served = Served::start_with(&database, &limits, &[]);
+    let key = served.field("admin key:");
+    assert!(key.starts_with("hak-"), "{:?}", served.banner);
+    let token = served.field("token:");
+    let location = served.field("location id:");
+    for _ in 0..3 {
+        let (status, body) = call(
+            &served.base,
+            &token,
+            reqwest::Method::GET,
+            &format!("/contacts/?locationId={location}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    let shown = limits_json(&served.base, &key, &["--location", &location]);
+    assert_eq!(
+        shown["limits"],
+        json!({"burst": 7, "intervalMilliseconds": 3_600_000, "daily": 200_000})
+    );
+    assert_eq!(shown["resourceId"], location.as_str());
+    let counters = shown["counters"].as_array().unwrap();
+    assert_eq!(counters.len(), 1, "{shown}");
+    assert_eq!(
+        (
+            &counters[0]["windowUsed"],
+            &counters[0]["windowRemaining"],
+            &counters[0]["dailyUsed"],
+            &counters[0]["dailyRemaining"],
+        ),
+        (&json!(3), &json!(4), &json!(3), &json!(199_997)),
+        "{shown}"
+    );
+    assert!(!shown.to_string().contains(&token), "{shown}");
+    let text = limits_show(
+        &served.base,
+        &["--admin-key", &key, "--location", &location],
+        &[],
+    )
+    .unwrap();
+    assert!(
+        text.starts_with(&format!(
+            "limits: 7 requests per 3600000 ms, 200000 per day; 1 caller on {location}\n"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("window 3 used, 4 left"), "{text}");
+    // The key from the environment, and an agency where nothing was counted.
+    let agency = admin(&database, &["location", "list"]).unwrap()[0]["companyId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = limits_show(
+        &served.base,
+        &["--agency", &agency, "--json"],
+        &[("HILO_ADMIN_KEY", &key)],
+    )
+    .unwrap();
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (&shown["resourceId"], &shown["counters"]),
+        (&json!(agency), &json!([]))
+    );
+
+    // Refusals are clear errors that never echo the key.
+    let wrong = format!("{key}0");
+    let err = limits_show(
+        &served.base,
+        &["--admin-key", &wrong, "--location", &location],
+        &[],
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("401") && err.contains("Invalid admin key"),
+        "{err}"
+    );
+    assert!(!err.contains(&key[4..]), "{err}");
+    let err = limits_show(&served.base, &["--location", &location], &[]).unwrap_err();
+    assert!(err.contains("the admin key is needed"), "{err}");
+    let err = limits_show(
+        &served.base,
+        &[
+            "--admin-key",
+            &key,
+            "--location",
+            &location,
+            "--agency",
+            &agency,
+        ],
+        &[],
+    )
+    .unwrap_err();
+    assert!(err.contains("cannot be used with"), "{err}");
+    let err = limits_show(&served.base, &["--admin-key", &key], &[]).unwrap_err();
+    assert!(err.contains("--location"), "{err}");
+
+    // A reset: the printed key works at once on the running server, the old one no longer.
+    let reset = admin(&database, &["admin-key", "reset"]).unwrap();
+    let new = reset["adminKey"].as_str().unwrap().to_owned();
+    assert!(new.starts_with("hak-") && new != key, "{reset}");
+    let shown = limits_json(&served.base, &new, &["--location", &location]);
+    assert_eq!(shown["counters"][0]["windowUsed"], 3, "{shown}");
+    let err = limits_show(
+        &served.base,
+        &["--admin-key", &key, "--location", &location],
+        &[],
+    )
+    .unwrap_err();
+    assert!(err.contains("Invalid admin key"), "{err}");
+    served.stop();
+
+    // A restart prints no key and keeps the reset one; counters start afresh.
+    let served = Served::start(&database);
+    assert!(
+        !served.banner.iter().any(|l| l.contains("admin key")),
+        "{:?}",
+        served.banner
+    );
+    let shown = limits_json(&served.base, &new, &["--location", &location]);
+    assert_eq!(shown["counters"], json!([]), "{shown}");
+    served.stop();
+
+    // --admin-key takes the place of the stored key.
+    let served = Served::start_with(&database, &["--admin-key", "hak-given-at-start"], &[]);
+    assert!(!served.banner.iter().any(|l| l.contains("admin key")));
+    limits_json(
+        &served.base,
+        "hak-given-at-start",
+        &["--location", &location],
+    );
+    let err = limits_show(
+        &served.base,
+        &["--admin-key", &new, "--location", &location],
+        &[],
+    )
+    .unwrap_err();
+    assert!(err.contains("Invalid admin key"), "{err}");
+    served.stop();
     std::fs::remove_dir_all(&dir).ok();
 }

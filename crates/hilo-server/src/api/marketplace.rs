@@ -20,7 +20,7 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
 }
 
 /// An app's own token may look at and remove only that app's installations.
-fn check_app(principal: &Principal, app_id: &str) -> ApiResult<()> {
+pub(crate) fn check_app(principal: &Principal, app_id: &str) -> ApiResult<()> {
     match &principal.claims {
         Some(claims) if claims.oauth_meta.client == app_id => Ok(()),
         Some(_) => Err(ApiError::Forbidden(

@@ -207,6 +207,8 @@ async fn installed_locations(
     if q.company_id != principal.company_id {
         return Err(ApiError::wrong_company());
     }
+    // An app sees where it is installed, not where other apps are.
+    super::marketplace::check_app(&principal, &q.app_id)?;
     let installed: Vec<(String, i64)> = sqlx::query_as(
         "SELECT location_id, installed_at FROM app_installations WHERE app_id = $1 \
          AND company_id = $2 AND location_id IS NOT NULL AND uninstalled_at IS NULL",

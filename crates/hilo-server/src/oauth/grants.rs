@@ -3,13 +3,12 @@
 //! agency grant yields location grants; uninstalling or a replayed code revokes grants.
 
 use anyhow::Context;
-use rand::RngCore;
 use serde::Serialize;
 
 use super::apps::{App, Distribution};
 use super::jwt::{AccessClaims, OAuthMeta};
 use super::{millis, OAuth, UserType};
-use crate::auth::hash_token;
+use crate::auth::{hash_token, random_secret};
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
@@ -83,12 +82,6 @@ struct GrantRow {
 
 const GRANT_COLUMNS: &str =
     "g.id, g.installation_id, g.user_type, g.company_id, g.location_id, g.user_id, g.scopes";
-
-fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::thread_rng().fill_bytes(&mut buf);
-    hex::encode(buf)
-}
 
 /// Approves an install as the consent page does, and returns the code and where the browser
 /// goes with it.
@@ -175,7 +168,7 @@ pub async fn authorize(
         )
         .await?;
     }
-    let code = random_token(20);
+    let code = random_secret(20);
     let user_type = match location_id {
         Some(_) => UserType::Location,
         None => UserType::Company,
@@ -571,7 +564,7 @@ async fn insert_refresh_token(
     grant_id: &str,
     now: i64,
 ) -> Result<String, sqlx::Error> {
-    let token = random_token(32);
+    let token = random_secret(32);
     sqlx::query(
         "INSERT INTO oauth_refresh_tokens (token_hash, grant_id, expires_at, created_at) \
          VALUES ($1, $2, $3, $4)",

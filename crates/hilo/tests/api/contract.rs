@@ -1,26 +1,56 @@
 //! The contract around every call, generated from the endpoint table so that a new endpoint is
 //! covered as soon as it has a row: Version header, token, scope, location, query and body
-//! hygiene, the spec's success status, and that a refused request writes nothing.
+//! hygiene, the spec's success status, and that a refused request writes nothing. Every row is
+//! called with every kind of token, and the agency rows with too few scopes and with another
+//! agency's tokens.
 
-use hilo_server::endpoints::{Access, Endpoint, Operation, Scope, ENDPOINTS};
+use std::sync::OnceLock;
+
+use hilo_server::endpoints::{Access, Endpoint, Operation, Scope, TokenKind, ENDPOINTS};
+use hilo_server::oauth::apps::Distribution;
+use hilo_server::oauth::grants::InstallTarget;
+use hilo_server::tenancy::{self, TokenOwner};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::harness::TestServer;
+use crate::oauth::{app, authorize, authorize_scoped, exchange, TestApp};
 use crate::on_both;
 
-/// The operations Sub-Account tokens call; the agency and marketplace operations have their
-/// own matrix in `oauth.rs`.
+/// Every kind of bearer token HighLevel issues.
+const TOKEN_KINDS: [TokenKind; 4] = [
+    TokenKind::LocationPrivate,
+    TokenKind::AgencyPrivate,
+    TokenKind::LocationOAuth,
+    TokenKind::CompanyOAuth,
+];
+
+const SCOPE_MISSING: &str = "The token is not authorized for this scope.";
+const WRONG_COMPANY: &str = "The token does not have access to this company.";
+
+/// The operations Sub-Account tokens call; the agency and marketplace operations are covered
+/// by the token-kind, scope and cross-agency matrices below.
 fn sub_account_endpoints() -> impl Iterator<Item = &'static Endpoint> {
     ENDPOINTS.iter().filter(|e| e.access == Access::SUB_ACCOUNT)
 }
 
-/// Records of the main location that the sample requests point at.
+/// The operations an agency token (private or OAuth) may call.
+fn agency_endpoints() -> impl Iterator<Item = &'static Endpoint> {
+    ENDPOINTS.iter().filter(|e| {
+        e.access.accepts(TokenKind::AgencyPrivate) || e.access.accepts(TokenKind::CompanyOAuth)
+    })
+}
+
+/// Records of the main location that the sample requests point at, and an agency app holding
+/// every scope (not installed until [`install`]).
 struct Fixture {
     contact: String,
     task: String,
     note: String,
     business: String,
+    location: String,
+    company: String,
+    app: TestApp,
 }
 
 async fn fixture(s: &TestServer) -> Fixture {
@@ -37,22 +67,104 @@ async fn fixture(s: &TestServer) -> Fixture {
     let (_, business) = s
         .post("/businesses/", json!({"name": "B", "locationId": s.loc()}))
         .await;
+    let every_scope: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
     Fixture {
         task: task["task"]["id"].as_str().unwrap().to_owned(),
         note: note["note"]["id"].as_str().unwrap().to_owned(),
         business: business["buiseness"]["id"].as_str().unwrap().to_owned(),
         contact,
+        location: s.loc().to_owned(),
+        company: s.location.company_id.clone(),
+        app: app(s, &every_scope.join(" "), Distribution::Agency).await,
+    }
+}
+
+/// Installs the fixture's app on its agency, approving its location, as an agency admin does.
+async fn install(s: &TestServer, f: &Fixture) {
+    let target = InstallTarget::Agency {
+        company_id: f.company.clone(),
+        locations: vec![f.location.clone()],
+    };
+    authorize(s, &f.app, target).await;
+}
+
+/// A token of `kind` holding `scopes`, for `location` of agency `company`. OAuth tokens come
+/// from a headless install of `app` and the code exchange, as an integration gets them.
+async fn token_of(
+    s: &TestServer,
+    kind: TokenKind,
+    app: &TestApp,
+    company: &str,
+    location: &str,
+    scopes: &[Scope],
+) -> String {
+    let names = Some(scopes.iter().map(|s| s.as_str().to_owned()).collect());
+    let (target, user_type) = match kind {
+        TokenKind::LocationPrivate | TokenKind::AgencyPrivate => {
+            let owner = match kind {
+                TokenKind::LocationPrivate => TokenOwner::Location(location),
+                _ => TokenOwner::Agency(company),
+            };
+            return tenancy::create_token(&s.db, owner, scopes)
+                .await
+                .unwrap()
+                .token;
+        }
+        TokenKind::LocationOAuth => (InstallTarget::Location(location.to_owned()), "Location"),
+        TokenKind::CompanyOAuth => (
+            InstallTarget::Agency {
+                company_id: company.to_owned(),
+                locations: vec![location.to_owned()],
+            },
+            "Company",
+        ),
+    };
+    let code = authorize_scoped(s, app, target, names).await;
+    let tokens = exchange(s, app, &code, user_type).await;
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
+/// One valid request of an operation.
+struct Sample {
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    /// Sent `application/x-www-form-urlencoded`, as the spec's request body is, not JSON.
+    form: bool,
+}
+
+impl Sample {
+    fn request(&self, s: &TestServer, token: &str) -> reqwest::RequestBuilder {
+        let request = s.request_as(token, self.method.clone(), &self.path);
+        match &self.body {
+            Some(body) if self.form => request.form(body),
+            Some(body) => request.json(body),
+            None => request,
+        }
+    }
+
+    /// Whether the request names `id` (a company or location), in its path or its body.
+    fn names(&self, id: &str) -> bool {
+        self.path.contains(id)
+            || self
+                .body
+                .as_ref()
+                .is_some_and(|b| b.to_string().contains(id))
     }
 }
 
 /// A valid request for each operation, against the fixture.
-fn sample(operation: Operation, f: &Fixture, location: &str) -> (Method, String, Option<Value>) {
-    let c = &f.contact;
+fn sample(operation: Operation, f: &Fixture) -> Sample {
+    let (c, location, company, app) = (&f.contact, &f.location, &f.company, &f.app.id);
     let (path, body) = match operation {
-        Operation::CreateContact => (
-            "/contacts/".to_owned(),
-            Some(json!({"locationId": location, "firstName": "New", "email": "new@example.com"})),
-        ),
+        Operation::CreateContact => {
+            // Unique per fixture: the location refuses duplicate emails.
+            let email = format!("new-{}@example.com", c.to_lowercase());
+            (
+                "/contacts/".to_owned(),
+                Some(json!({"locationId": location, "firstName": "New", "email": email})),
+            )
+        }
         Operation::ListContacts => (format!("/contacts/?locationId={location}"), None),
         Operation::GetContact | Operation::DeleteContact => (format!("/contacts/{c}"), None),
         Operation::UpdateContact => (
@@ -110,22 +222,53 @@ fn sample(operation: Operation, f: &Fixture, location: &str) -> (Method, String,
             format!("/businesses/{}", f.business),
             Some(json!({"name": "Renamed"})),
         ),
-        Operation::LocationToken
-        | Operation::InstalledLocations
-        | Operation::Uninstall
-        | Operation::InstallerDetails => unreachable!("not a Sub-Account operation"),
+        Operation::LocationToken => (
+            "/oauth/locationToken".to_owned(),
+            Some(json!({"companyId": company, "locationId": location})),
+        ),
+        Operation::InstalledLocations => (
+            format!("/oauth/installedLocations?companyId={company}&appId={app}"),
+            None,
+        ),
+        Operation::Uninstall => (
+            format!("/marketplace/app/{app}/installations"),
+            Some(json!({"companyId": company, "locationId": location})),
+        ),
+        Operation::InstallerDetails => (format!("/marketplace/app/{app}/installations"), None),
     };
-    (operation.endpoint().method(), path, body)
+    Sample {
+        method: operation.endpoint().method(),
+        path,
+        body,
+        form: operation == Operation::LocationToken,
+    }
+}
+
+/// The spec files of the operations in the table, read once.
+fn specs() -> &'static [Value] {
+    static SPECS: OnceLock<Vec<Value>> = OnceLock::new();
+    SPECS.get_or_init(|| {
+        [
+            "contacts.json",
+            "businesses.json",
+            "oauth.json",
+            "marketplace.json",
+        ]
+        .iter()
+        .map(|file| {
+            let path = format!(
+                "{}/../../../shared/spec/highlevel/apps/{file}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+        })
+        .collect()
+    })
 }
 
 /// The success status the spec gives the operation.
 fn spec_success_status(operation_id: &str) -> u16 {
-    for file in ["contacts.json", "businesses.json"] {
-        let path = format!(
-            "{}/../../../shared/spec/highlevel/apps/{file}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let spec: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for spec in specs() {
         for ops in spec["paths"].as_object().unwrap().values() {
             for op in ops.as_object().unwrap().values() {
                 if op["operationId"] == operation_id {
@@ -143,7 +286,8 @@ fn spec_success_status(operation_id: &str) -> u16 {
     panic!("{operation_id} not in the spec")
 }
 
-/// What a client can see of the main location's data, plus the row counts of every table.
+/// What a client can see of the main location's data, plus the row counts of every table and
+/// how many installations, grants, tokens and codes are live.
 async fn snapshot(s: &TestServer, f: &Fixture) -> Vec<Value> {
     let mut seen = Vec::new();
     for path in [
@@ -158,6 +302,18 @@ async fn snapshot(s: &TestServer, f: &Fixture) -> Vec<Value> {
         seen.push(body);
     }
     seen.push(json!(s.counts().await));
+    for sql in [
+        "SELECT COUNT(*) FROM app_installations WHERE uninstalled_at IS NULL",
+        "SELECT COUNT(*) FROM oauth_grants WHERE revoked_at IS NULL",
+        "SELECT COUNT(*) FROM oauth_codes WHERE used_at IS NULL",
+        "SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NULL",
+    ] {
+        let n: i64 = sqlx::query_scalar(sql)
+            .fetch_one(s.db.read())
+            .await
+            .unwrap();
+        seen.push(json!([sql, n]));
+    }
     seen
 }
 
@@ -177,11 +333,64 @@ fn assert_error(
     );
 }
 
+/// `sample` sent with `token` is refused with `status` and `message`, and changes nothing.
+async fn assert_refused(
+    s: &TestServer,
+    f: &Fixture,
+    sample: &Sample,
+    token: &str,
+    (status, message): (u16, &str),
+    context: &str,
+) {
+    let before = snapshot(s, f).await;
+    let (st, b) = s.send(sample.request(s, token)).await;
+    assert_error(st, &b, status, message, context);
+    assert_eq!(
+        snapshot(s, f).await,
+        before,
+        "{context}: a refused request changed data"
+    );
+}
+
+/// `sample` sent with `token` succeeds with the spec's status; returns the body.
+async fn assert_accepted(
+    s: &TestServer,
+    endpoint: &Endpoint,
+    sample: &Sample,
+    token: &str,
+    context: &str,
+) -> Value {
+    let (st, b) = s.send(sample.request(s, token)).await;
+    assert_eq!(
+        st.as_u16(),
+        spec_success_status(endpoint.operation_id),
+        "{context}: {b}"
+    );
+    b
+}
+
+/// The same family's scope at the other access level (`oauth.write` for `oauth.readonly`).
+fn other_level(scope: Scope) -> Option<Scope> {
+    let name = scope.as_str();
+    let other = match name.strip_suffix(".readonly") {
+        Some(family) => format!("{family}.write"),
+        None => format!("{}.readonly", name.strip_suffix(".write")?),
+    };
+    Scope::parse(&other)
+}
+
+fn context(endpoint: &Endpoint, kind: TokenKind, what: &str) -> String {
+    format!(
+        "{} {} ({}) with a {kind:?} token {what}",
+        endpoint.method, endpoint.path, endpoint.operation_id
+    )
+}
+
 on_both! {
     async fn every_endpoint_refuses_bad_calls_and_writes_nothing(s) {
         for endpoint in sub_account_endpoints() {
             let f = fixture(s).await;
-            let (method, path, body) = sample(endpoint.operation, &f, s.loc());
+            let Sample { method, path, body, .. } = sample(endpoint.operation, &f);
             let ctx = |what: &str| format!("{} {} ({}): {what}", endpoint.method, path, endpoint.operation_id);
             let url = format!("{}{path}", s.base);
             let with_body = |r: reqwest::RequestBuilder| match &body { Some(b) => r.json(b), None => r };
@@ -255,6 +464,75 @@ on_both! {
             assert_eq!(st.as_u16(), spec_success_status(endpoint.operation_id), "{}: {b}", ctx("valid request"));
             let trace_id = b["traceId"].as_str().unwrap_or_default();
             assert!(uuid::Uuid::parse_str(trace_id).is_ok(), "{}: traceId {b}", ctx("valid request"));
+        }
+    }
+
+    async fn every_endpoint_takes_exactly_its_token_kinds(s) {
+        for endpoint in ENDPOINTS {
+            for kind in TOKEN_KINDS {
+                // A fresh fixture and install for each call: an accepted call may delete or
+                // uninstall what the sample names.
+                let f = fixture(s).await;
+                install(s, &f).await;
+                let token = token_of(s, kind, &f.app, &f.company, &f.location, &Scope::ALL).await;
+                let sample = sample(endpoint.operation, &f);
+                let ctx = context(endpoint, kind, "holding every scope");
+                if endpoint.access.accepts(kind) {
+                    assert_accepted(s, endpoint, &sample, &token, &ctx).await;
+                } else {
+                    assert_refused(s, &f, &sample, &token, (401, SCOPE_MISSING), &ctx).await;
+                }
+            }
+        }
+    }
+
+    async fn agency_endpoints_need_their_scope_at_its_level(s) {
+        for endpoint in agency_endpoints() {
+            let scope = endpoint.scope;
+            let mut refused = vec![("holding every scope but the operation's", Scope::ALL.into_iter().filter(|s| *s != scope).collect::<Vec<_>>())];
+            if let Some(other) = other_level(scope) {
+                refused.push(("holding the other access level only", vec![other]));
+            }
+            for kind in TOKEN_KINDS.into_iter().filter(|k| endpoint.access.accepts(*k)) {
+                for (what, scopes) in &refused {
+                    let f = fixture(s).await;
+                    install(s, &f).await;
+                    let token = token_of(s, kind, &f.app, &f.company, &f.location, scopes).await;
+                    let ctx = context(endpoint, kind, what);
+                    assert_refused(s, &f, &sample(endpoint.operation, &f), &token, (401, SCOPE_MISSING), &ctx).await;
+                }
+                // The operation's scope alone is enough.
+                let f = fixture(s).await;
+                install(s, &f).await;
+                let token = token_of(s, kind, &f.app, &f.company, &f.location, &[scope]).await;
+                let ctx = context(endpoint, kind, "holding only the operation's scope");
+                assert_accepted(s, endpoint, &sample(endpoint.operation, &f), &token, &ctx).await;
+            }
+        }
+    }
+
+    async fn agency_endpoints_refuse_another_agencys_tokens(s) {
+        let stranger = tenancy::create_company(&s.db, "Stranger Agency").await.unwrap();
+        let stranger_location = tenancy::create_location(&s.db, Some(&stranger.id), "Stranger HQ").await.unwrap();
+        let agency_kinds = [TokenKind::AgencyPrivate, TokenKind::CompanyOAuth];
+        for endpoint in agency_endpoints() {
+            for kind in agency_kinds.into_iter().filter(|k| endpoint.access.accepts(*k)) {
+                let f = fixture(s).await;
+                install(s, &f).await;
+                // The same app installed on the other agency: only the agency differs.
+                let token = token_of(s, kind, &f.app, &stranger.id, &stranger_location.id, &Scope::ALL).await;
+                let sample = sample(endpoint.operation, &f);
+                let ctx = context(endpoint, kind, "of another agency");
+                if sample.names(&f.company) {
+                    assert_refused(s, &f, &sample, &token, (403, WRONG_COMPANY), &ctx).await;
+                } else {
+                    // An operation that names no agency answers for the caller's own.
+                    let b = assert_accepted(s, endpoint, &sample, &token, &ctx).await;
+                    let text = b.to_string();
+                    assert!(text.contains(&stranger.id), "{ctx}: {b}");
+                    assert!(!text.contains(&f.company) && !text.contains(&f.location), "{ctx}: {b}");
+                }
+            }
         }
     }
 

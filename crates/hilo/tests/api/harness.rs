@@ -64,18 +64,19 @@ impl TestServer {
 
     /// The same, with other OAuth lifetimes.
     pub async fn start_with(backend: Backend, oauth: OAuthSettings) -> Option<TestServer> {
-        TestServer::start_configured(backend, oauth, roomy_limits()).await
+        TestServer::start_configured(backend, oauth, roomy_limits(), None).await
     }
 
     /// The same, counting requests with `limiter`.
     pub async fn start_limited(backend: Backend, limiter: RateLimiter) -> Option<TestServer> {
-        TestServer::start_configured(backend, OAuthSettings::default(), limiter).await
+        TestServer::start_configured(backend, OAuthSettings::default(), limiter, None).await
     }
 
     async fn start_configured(
         backend: Backend,
         oauth: OAuthSettings,
         limiter: RateLimiter,
+        admin_key: Option<&str>,
     ) -> Option<TestServer> {
         let (url, cleanup) = match backend {
             Backend::Sqlite => {
@@ -151,10 +152,13 @@ impl TestServer {
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::new(db.clone(), oauth)
+        let mut state = AppState::new(db.clone(), oauth)
             .await
             .unwrap()
             .with_rate_limiter(limiter);
+        if let Some(key) = admin_key {
+            state = state.with_admin_key(key);
+        }
         let app = hilo_server::app(state, 64 * 1024);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(hilo_server::serve(listener, app, async {
@@ -361,4 +365,17 @@ fn database_urls_swap_their_database() {
         "postgres://u@h/x?sslmode=disable"
     );
     assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+}
+
+impl TestServer {
+    /// A server counting requests with `limiter` whose control plane (`/hilo/admin/…`) takes
+    /// only `admin_key`, as `hilo serve --admin-key` starts it.
+    pub async fn start_admin(
+        backend: Backend,
+        limiter: RateLimiter,
+        admin_key: &str,
+    ) -> Option<TestServer> {
+        TestServer::start_configured(backend, OAuthSettings::default(), limiter, Some(admin_key))
+            .await
+    }
 }

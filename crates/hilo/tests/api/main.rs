@@ -6,8 +6,10 @@
 mod harness;
 
 mod businesses;
+mod consent;
 mod contacts;
 mod contract;
+mod control;
 mod notes;
 mod oauth;
 mod ratelimit;

@@ -8,7 +8,7 @@ use base64::Engine;
 use hilo_server::oauth::apps::{self, Distribution, NewApp};
 use hilo_server::oauth::grants::{self, AuthorizeRequest, InstallTarget};
 use hilo_server::oauth::{OAuth, OAuthSettings};
-use hilo_server::users;
+use hilo_server::{tenancy, users};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -46,21 +46,41 @@ pub(crate) async fn app(s: &TestServer, scopes: &str, distribution: Distribution
 
 /// Approves an install the way `hilo admin oauth authorize` does; returns the code.
 pub(crate) async fn authorize(s: &TestServer, app: &TestApp, target: InstallTarget) -> String {
-    if sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users")
+    authorize_scoped(s, app, target, None).await
+}
+
+/// The same, granting only `scopes` of the app's (all of them when `None`). The target's agency
+/// gets a user to approve the install if it has none.
+pub(crate) async fn authorize_scoped(
+    s: &TestServer,
+    app: &TestApp,
+    target: InstallTarget,
+    scopes: Option<Vec<String>>,
+) -> String {
+    let company_id = match &target {
+        InstallTarget::Location(id) => {
+            tenancy::find_location(&s.db, id)
+                .await
+                .unwrap()
+                .unwrap()
+                .company_id
+        }
+        InstallTarget::Agency { company_id, .. } => company_id.clone(),
+    };
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE company_id = $1")
+        .bind(&company_id)
         .fetch_one(s.db.read())
         .await
-        .unwrap()
-        == 0
-    {
-        users::create_agency_user(
-            &s.db,
-            &s.location.company_id,
-            "owner@example.com",
-            None,
-            None,
-        )
-        .await
         .unwrap();
+    if users == 0 {
+        let email = if company_id == s.location.company_id {
+            "owner@example.com".to_owned()
+        } else {
+            format!("owner-{}@example.com", company_id.to_lowercase())
+        };
+        users::create_agency_user(&s.db, &company_id, &email, None, None)
+            .await
+            .unwrap();
     }
     let found = apps::find_app(&s.db, &app.client_id)
         .await
@@ -73,7 +93,7 @@ pub(crate) async fn authorize(s: &TestServer, app: &TestApp, target: InstallTarg
         AuthorizeRequest {
             app: found,
             target,
-            scopes: None,
+            scopes,
             redirect_uri: None,
             user_id: None,
             state: Some("xyz".to_owned()),
@@ -297,6 +317,10 @@ on_both! {
         assert_eq!(main["name"], "Main");
         let (_, only) = get_with(s, company, &format!("/oauth/installedLocations?companyId={company_id}&appId={}&isInstalled=false", app.id)).await;
         assert_eq!(only["locations"][0]["_id"], s.other_location.id.as_str());
+        // Another app's installs are not this token's to see.
+        let other_app = self::app(s, "oauth.readonly", Distribution::Agency).await;
+        let (st, body) = get_with(s, company, &format!("/oauth/installedLocations?companyId={company_id}&appId={}", other_app.id)).await;
+        assert_eq!((st.as_u16(), body["message"].clone()), (403, json!("The token does not belong to this app.")));
 
         let location_token = |location: String| {
             let form = [("companyId", company_id.clone()), ("locationId", location)];

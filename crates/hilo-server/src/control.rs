@@ -1,0 +1,186 @@
+//! hilo's own control plane, under `/hilo/admin/…` so it never meets a HighLevel path: what an
+//! operator or a test suite asks of a running server and cannot read from the database, such as
+//! the live rate-limit counters. Guarded by an admin key: set with `hilo serve --admin-key`, or
+//! created on first start and kept as a hash in `server_keys`.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::routing::get;
+use axum::Router;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{bearer, hash_token, random_secret};
+use crate::db::Db;
+use crate::error::{ApiError, ApiResult, NO_AUTHORIZATION};
+use crate::state::AppState;
+use crate::time::{format_ms, now_ms};
+use crate::trace::Reply;
+use crate::validate::{optional, Field, Kind, QueryParams, Schema};
+
+const ADMIN_KEY_NAME: &str = "admin-key-sha256";
+const INVALID_ADMIN_KEY: &str = "Invalid admin key";
+
+pub fn routes(router: Router<AppState>) -> Router<AppState> {
+    router.route("/hilo/admin/limits", get(limits))
+}
+
+fn new_admin_key() -> String {
+    format!("hak-{}", random_secret(24))
+}
+
+/// Creates the stored admin key if there is none yet, and returns it then (and only then), so
+/// the first start can print it once.
+pub async fn ensure_admin_key(db: &Db) -> anyhow::Result<Option<String>> {
+    let key = new_admin_key();
+    let inserted = sqlx::query(
+        "INSERT INTO server_keys (name, secret, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(ADMIN_KEY_NAME)
+    .bind(hash_token(&key))
+    .bind(now_ms())
+    .execute(db.write())
+    .await?
+    .rows_affected();
+    Ok((inserted == 1).then_some(key))
+}
+
+/// Replaces the stored admin key (a lost one cannot be recovered) and returns the new one.
+/// Running servers read the stored hash on each admin request, so they take it at once.
+pub async fn reset_admin_key(db: &Db) -> anyhow::Result<String> {
+    let key = new_admin_key();
+    let mut tx = db.write().begin().await?;
+    sqlx::query("DELETE FROM server_keys WHERE name = $1")
+        .bind(ADMIN_KEY_NAME)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO server_keys (name, secret, created_at) VALUES ($1, $2, $3)")
+        .bind(ADMIN_KEY_NAME)
+        .bind(hash_token(&key))
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(key)
+}
+
+/// A caller holding the admin key, presented as a bearer token (the scheme is
+/// case-insensitive, as for the HighLevel routes: one parser, [`crate::auth::bearer`]).
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or(ApiError::Unauthorized(NO_AUTHORIZATION))?;
+        let presented = header
+            .to_str()
+            .ok()
+            .and_then(bearer)
+            .map(hash_token)
+            .ok_or(ApiError::Unauthorized(INVALID_ADMIN_KEY))?;
+        let expected = match &state.admin_key_hash {
+            Some(configured) => Some(configured.clone()),
+            None => {
+                sqlx::query_scalar::<_, String>("SELECT secret FROM server_keys WHERE name = $1")
+                    .bind(ADMIN_KEY_NAME)
+                    .fetch_optional(state.db.read())
+                    .await?
+            }
+        };
+        // Both sides are SHA-256 digests, so comparing them leaks nothing about the key.
+        match expected {
+            Some(expected) if expected == presented => Ok(Admin),
+            _ => Err(ApiError::Unauthorized(INVALID_ADMIN_KEY)),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LimitsQuery {
+    location_id: Option<String>,
+    company_id: Option<String>,
+}
+
+impl Schema for LimitsQuery {
+    const FIELDS: &'static [Field] = &[
+        optional("locationId", Kind::String),
+        optional("companyId", Kind::String),
+    ];
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LimitsReport {
+    /// `None` when limits are off.
+    limits: Option<ConfiguredLimits>,
+    resource_id: String,
+    counters: Vec<Counter>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ConfiguredLimits {
+    burst: u32,
+    interval_milliseconds: u64,
+    daily: u32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Counter {
+    /// The app's client id, or the private token's id.
+    client: String,
+    window_used: u32,
+    window_remaining: u32,
+    window_resets_at: Option<String>,
+    daily_used: u32,
+    daily_remaining: u32,
+}
+
+/// `GET /hilo/admin/limits?locationId=…` (or `companyId=…`): the live counters of every app and
+/// private token on that location or agency, as this process counts them.
+async fn limits(
+    State(state): State<AppState>,
+    _admin: Admin,
+    QueryParams(q): QueryParams<LimitsQuery>,
+) -> ApiResult<Reply<LimitsReport>> {
+    let resource_id = match (q.location_id, q.company_id) {
+        (Some(id), None) | (None, Some(id)) if !id.trim().is_empty() => id,
+        _ => {
+            return Err(ApiError::unprocessable(
+                "exactly one of locationId and companyId must be given",
+            ))
+        }
+    };
+    let limits = state.limiter.limits();
+    let usage = state.limiter.usage(&resource_id, now_ms()).await?;
+    let counters = match limits {
+        None => Vec::new(),
+        Some(l) => usage
+            .into_iter()
+            .map(|u| Counter {
+                window_remaining: l.burst.saturating_sub(u.window_used),
+                window_resets_at: u.window_ends_ms.map(format_ms),
+                daily_remaining: l.daily.saturating_sub(u.day_used),
+                client: u.client,
+                window_used: u.window_used,
+                daily_used: u.day_used,
+            })
+            .collect(),
+    };
+    Ok(Reply::ok(LimitsReport {
+        limits: limits.map(|l| ConfiguredLimits {
+            burst: l.burst,
+            interval_milliseconds: l.interval_ms(),
+            daily: l.daily,
+        }),
+        resource_id,
+        counters,
+    }))
+}

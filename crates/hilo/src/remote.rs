@@ -1,0 +1,122 @@
+//! `hilo admin` commands that ask a running server rather than the database: what only the
+//! serving process knows, such as its live rate-limit counters.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use serde_json::Value;
+
+#[derive(Args)]
+pub struct ServerArgs {
+    /// The running server's base URL.
+    #[arg(long, env = "HILO_SERVER_URL", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// The admin key `hilo serve` printed on first start (or was given with --admin-key).
+    #[arg(long, env = "HILO_ADMIN_KEY", hide_env_values = true)]
+    admin_key: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum LimitsCommand {
+    /// The live rate-limit counters of every app and private token on a location or agency.
+    Show {
+        /// The location whose counters to show (Sub-Account tokens count per location).
+        #[arg(long, required_unless_present = "agency", conflicts_with = "agency")]
+        location: Option<String>,
+        /// The agency whose counters to show (agency tokens count per agency).
+        #[arg(long)]
+        agency: Option<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+/// Runs `command` against the server; returns its answer as JSON and as text.
+pub async fn limits(command: LimitsCommand) -> anyhow::Result<(Value, String)> {
+    let LimitsCommand::Show {
+        location,
+        agency,
+        server,
+    } = command;
+    let (param, id) = match (location, agency) {
+        (Some(location), _) => ("locationId", location),
+        (None, Some(agency)) => ("companyId", agency),
+        (None, None) => anyhow::bail!("--location or --agency is required"),
+    };
+    let report = get(&server, "/hilo/admin/limits", &[(param, &id)]).await?;
+    Ok((report.clone(), limits_text(&report)))
+}
+
+/// How long to wait for the server: an inspection should fail fast, not hang a script.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn get(server: &ServerArgs, path: &str, query: &[(&str, &str)]) -> anyhow::Result<Value> {
+    let key = server
+        .admin_key
+        .as_deref()
+        .context("the admin key is needed: --admin-key or HILO_ADMIN_KEY")?;
+    let url = format!("{}{path}", server.server.trim_end_matches('/'));
+    let response = reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .build()?
+        .get(&url)
+        .query(query)
+        .bearer_auth(key)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the server at {}", server.server))?;
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .with_context(|| format!("reading the answer of {url}"))?;
+    let body: Option<Value> = serde_json::from_str(&text).ok();
+    if !status.is_success() {
+        // HighLevel-shaped errors carry a message, or a list of them (422).
+        let message = match body.as_ref().map(|b| &b["message"]) {
+            Some(Value::String(message)) => message.clone(),
+            Some(Value::Array(messages)) => messages
+                .iter()
+                .map(|m| m.as_str().map_or_else(|| m.to_string(), str::to_owned))
+                .collect::<Vec<_>>()
+                .join("; "),
+            _ => "no HighLevel error body".to_owned(),
+        };
+        anyhow::bail!("the server answered {status}: {message}");
+    }
+    body.with_context(|| format!("{url} did not answer JSON"))
+}
+
+fn limits_text(report: &Value) -> String {
+    let limits = &report["limits"];
+    if limits.is_null() {
+        return "rate limits are off".to_owned();
+    }
+    let mut lines = vec![format!(
+        "limits: {} requests per {} ms, {} per day; {} on {}",
+        limits["burst"],
+        limits["intervalMilliseconds"],
+        limits["daily"],
+        match report["counters"].as_array().map_or(0, Vec::len) {
+            1 => "1 caller".to_owned(),
+            n => format!("{n} callers"),
+        },
+        report["resourceId"].as_str().unwrap_or_default(),
+    )];
+    for c in report["counters"].as_array().into_iter().flatten() {
+        lines.push(format!(
+            "{}  window {} used, {} left{}  today {} used, {} left",
+            c["client"].as_str().unwrap_or_default(),
+            c["windowUsed"],
+            c["windowRemaining"],
+            c["windowResetsAt"]
+                .as_str()
+                .map(|at| format!(" (resets {at})"))
+                .unwrap_or_default(),
+            c["dailyUsed"],
+            c["dailyRemaining"],
+        ));
+    }
+    lines.join("\n")
+}
