@@ -3,6 +3,7 @@
 // contacts.readonly and contacts.write) and HILO_LOCATION_ID. Exit code 1 on any failure.
 import assert from 'node:assert/strict';
 import { HighLevel } from '@gohighlevel/api-client';
+import { finish, requiredEnv, step } from './harness.mjs';
 
 const baseUrl = requiredEnv('HILO_BASE_URL').replace(/\/+$/, '');
 const token = requiredEnv('HILO_TOKEN');
@@ -12,29 +13,6 @@ const locationId = requiredEnv('HILO_LOCATION_ID');
 // HTTP client, so setting it first is how a user points the SDK at another server.
 HighLevel.BASE_URL = baseUrl;
 const ghl = new HighLevel({ privateIntegrationToken: token, logLevel: 'none' });
-
-const results = [];
-
-async function step(name, body) {
-  try {
-    await body();
-    results.push(true);
-    console.log(`ok - ${name}`);
-  } catch (error) {
-    results.push(false);
-    const detail = error?.response?.data ?? error?.response ?? error?.message ?? String(error);
-    console.log(`not ok - ${name}\n  ${JSON.stringify(detail)}`);
-  }
-}
-
-function requiredEnv(name) {
-  const value = process.env[name];
-  if (!value) {
-    console.error(`${name} must be set`);
-    process.exit(2);
-  }
-  return value;
-}
 
 const isoMillis = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const unique = Date.now().toString(36);
@@ -202,7 +180,4 @@ await step('deleteContact removes it, and getContact then fails with 400', async
   });
 });
 
-const passed = results.filter(Boolean).length;
-const failed = results.length - passed;
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish();
