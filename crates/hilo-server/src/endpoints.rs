@@ -117,6 +117,8 @@ pub enum Operation {
     DeleteContact,
     ContactsByBusiness,
     BulkBusiness,
+    DuplicateContact,
+    UpsertContact,
     ListTasks,
     CreateTask,
     GetTask,
@@ -206,6 +208,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
     e(O::ContactsByBusiness,  "GET",    "/contacts/business/{businessId}",              "get-contacts-by-businessId",  CR),
     // The spec declares no scope here; contacts.write is the dossier's recommendation.
     e(O::BulkBusiness,        "POST",   "/contacts/bulk/business",                      "add-remove-contact-from-business", CW),
+    e(O::DuplicateContact,    "GET",    "/contacts/search/duplicate",                   "get-duplicate-contact",       CR),
+    e(O::UpsertContact,       "POST",   "/contacts/upsert",                             "upsert-contact",              CW),
     e(O::ListTasks,           "GET",    "/contacts/{contactId}/tasks",                  "get-all-tasks",               CR),
     e(O::CreateTask,          "POST",   "/contacts/{contactId}/tasks",                  "create-task",                 CW),
     e(O::GetTask,             "GET",    "/contacts/{contactId}/tasks/{taskId}",         "get-task",                    CR),

@@ -26,6 +26,55 @@ pub struct Location {
     pub country: String,
     pub timezone: String,
     pub allow_duplicate_contact: Flag,
+    /// `settings.contactUniqueIdentifiers`, space-separated; read it with
+    /// [`Location::unique_identifiers`].
+    #[serde(serialize_with = "space_separated")]
+    pub contact_unique_identifiers: String,
+}
+
+/// A field that identifies a contact within its location.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactIdentifier {
+    Email,
+    Phone,
+}
+
+impl ContactIdentifier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactIdentifier::Email => "email",
+            ContactIdentifier::Phone => "phone",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ContactIdentifier> {
+        match s {
+            "email" => Some(ContactIdentifier::Email),
+            "phone" => Some(ContactIdentifier::Phone),
+            _ => None,
+        }
+    }
+}
+
+impl Location {
+    /// The identifiers in priority order; HighLevel's default (email, then phone) if the stored
+    /// list is empty.
+    pub fn unique_identifiers(&self) -> Vec<ContactIdentifier> {
+        let configured: Vec<ContactIdentifier> = self
+            .contact_unique_identifiers
+            .split_whitespace()
+            .filter_map(ContactIdentifier::parse)
+            .collect();
+        if configured.is_empty() {
+            vec![ContactIdentifier::Email, ContactIdentifier::Phone]
+        } else {
+            configured
+        }
+    }
+}
+
+fn space_separated<S: serde::Serializer>(list: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(list.split_whitespace())
 }
 
 /// A token as created: the plaintext is shown this once and stored only as a hash.
@@ -103,6 +152,7 @@ pub async fn create_location(
         country: "US".to_owned(),
         timezone: "America/New_York".to_owned(),
         allow_duplicate_contact: Flag(false),
+        contact_unique_identifiers: "email phone".to_owned(),
     };
     sqlx::query(
         "INSERT INTO locations (id, company_id, name, country, timezone, allow_duplicate_contact, created_at) \
@@ -120,7 +170,8 @@ pub async fn create_location(
     Ok(location)
 }
 
-const LOCATION_COLUMNS: &str = "id, company_id, name, country, timezone, allow_duplicate_contact";
+const LOCATION_COLUMNS: &str =
+    "id, company_id, name, country, timezone, allow_duplicate_contact, contact_unique_identifiers";
 
 pub async fn list_locations(db: &Db) -> anyhow::Result<Vec<Location>> {
     Ok(sqlx::query_as(&format!(
@@ -155,17 +206,36 @@ async fn require_location(db: &Db, id: &str) -> anyhow::Result<Location> {
         .with_context(|| format!("no location with id {id}"))
 }
 
-pub async fn set_allow_duplicate_contact(
+/// Changes a location's duplicate-contact settings; `None` leaves a setting as it is.
+pub async fn update_contact_settings(
     db: &Db,
     location_id: &str,
-    allow: bool,
+    allow_duplicate_contact: Option<bool>,
+    unique_identifiers: Option<&[ContactIdentifier]>,
 ) -> anyhow::Result<Location> {
-    require_location(db, location_id).await?;
-    sqlx::query("UPDATE locations SET allow_duplicate_contact = $1 WHERE id = $2")
-        .bind(Flag(allow))
-        .bind(location_id)
-        .execute(db.write())
-        .await?;
+    let current = require_location(db, location_id).await?;
+    if unique_identifiers.is_some_and(<[ContactIdentifier]>::is_empty) {
+        bail!("name at least one contact identifier (email, phone)");
+    }
+    let identifiers = match unique_identifiers {
+        Some(list) => list
+            .iter()
+            .map(|i| i.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        None => current.contact_unique_identifiers,
+    };
+    sqlx::query(
+        "UPDATE locations SET allow_duplicate_contact = $1, contact_unique_identifiers = $2 \
+         WHERE id = $3",
+    )
+    .bind(Flag(
+        allow_duplicate_contact.unwrap_or(current.allow_duplicate_contact.0),
+    ))
+    .bind(identifiers)
+    .bind(location_id)
+    .execute(db.write())
+    .await?;
     require_location(db, location_id).await
 }
 

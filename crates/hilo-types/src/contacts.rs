@@ -141,6 +141,17 @@ pub struct CreateContact {
     pub assigned_to: Option<String>,
 }
 
+/// `POST /contacts/upsert` body (spec: `UpsertContactDto`): the create fields, and whether to
+/// create without matching where the location allows duplicates.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct UpsertContact {
+    #[serde(flatten)]
+    pub contact: CreateContact,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_new_if_duplicate_allowed: Option<bool>,
+}
+
 /// `PUT /contacts/{contactId}` body (spec: `UpdateContactDto`, plus `companyName` and `gender`,
 /// which clients send although the spec leaves them out). Only present fields change; `null`
 /// clears a field.
@@ -345,6 +356,21 @@ pub struct ContactResponse {
 pub struct UpdateContactResponse {
     pub succeded: bool,
     pub contact: Contact,
+}
+
+/// `POST /contacts/upsert` answer: `new` says whether a contact was created. HighLevel also sends
+/// `succeded` (observed), which the spec leaves out.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UpsertContactResponse {
+    pub new: bool,
+    pub succeded: bool,
+    pub contact: Contact,
+}
+
+/// `GET /contacts/search/duplicate` answer: the matching contact, or `null`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DuplicateContactResponse {
+    pub contact: Option<Contact>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use hilo_server::oauth::apps::{self, Distribution, NewApp};
 use hilo_server::oauth::grants::{self, AuthorizeRequest, InstallTarget};
 use hilo_server::oauth::{OAuth, OAuthSettings};
-use hilo_server::tenancy::{self, TokenOwner};
+use hilo_server::tenancy::{self, ContactIdentifier, TokenOwner};
 use hilo_server::{control, users, Db};
 use serde_json::json;
 
@@ -166,8 +166,12 @@ enum LocationCommand {
         #[arg(long)]
         location: String,
         /// Whether contacts with the same email or phone may be created.
-        #[arg(long, action = clap::ArgAction::Set)]
-        allow_duplicate_contact: bool,
+        #[arg(long, action = clap::ArgAction::Set, required_unless_present = "contact_unique_identifiers")]
+        allow_duplicate_contact: Option<bool>,
+        /// The fields that identify a contact, in priority order: `email,phone`, `phone,email`,
+        /// `email` or `phone` (duplicate rule, duplicate lookup, upsert).
+        #[arg(long, value_delimiter = ',', value_parser = parse_identifier)]
+        contact_unique_identifiers: Option<Vec<ContactIdentifier>>,
     },
 }
 
@@ -185,6 +189,10 @@ enum TokenCommand {
     },
     /// Revoke a token.
     Revoke { token: String },
+}
+
+fn parse_identifier(s: &str) -> Result<ContactIdentifier, String> {
+    ContactIdentifier::parse(s.trim()).ok_or_else(|| format!("{s:?} is not email or phone"))
 }
 
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
@@ -235,13 +243,20 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<(serde_json::
         AdminCommand::Location(LocationCommand::Settings {
             location,
             allow_duplicate_contact,
+            contact_unique_identifiers,
         }) => {
-            let location =
-                tenancy::set_allow_duplicate_contact(db, &location, allow_duplicate_contact)
-                    .await?;
+            let location = tenancy::update_contact_settings(
+                db,
+                &location,
+                allow_duplicate_contact,
+                contact_unique_identifiers.as_deref(),
+            )
+            .await?;
             let text = format!(
-                "location {}: allowDuplicateContact={}",
-                location.id, location.allow_duplicate_contact.0
+                "location {}: allowDuplicateContact={} contactUniqueIdentifiers={}",
+                location.id,
+                location.allow_duplicate_contact.0,
+                location.contact_unique_identifiers.replace(' ', ",")
             );
             (json!(location), text)
         }

@@ -10,12 +10,12 @@ use chrono::Datelike;
 use hilo_types::contacts::{
     Contact, ContactListItem, ContactResponse, ContactsByBusinessResponse, ContactsListResponse,
     ContactsMeta, CreateContact, CreatedBy, CustomFieldInput, CustomFieldValue, DndSettings,
-    InboundDndSettings, SuccededResponse, UpdateContact, UpdateContactResponse,
+    InboundDndSettings, SuccededResponse, UpdateContact, UpdateContactResponse, UpsertContact,
 };
 use hilo_types::Patch;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
+use super::duplicates::reject_duplicate;
 use super::route;
 use super::tags::{load_tags, load_tags_for, normalize_tags, replace_tags};
 use crate::auth::Auth;
@@ -25,7 +25,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::{is_id, new_id};
 use crate::sql::{bind_list, like_contains, SqlBuilder};
 use crate::state::AppState;
-use crate::tenancy::{find_location, Location};
+use crate::tenancy::{find_location, ContactIdentifier, Location};
 use crate::time::{format_ms, now_ms, parse_birth_date};
 use crate::trace::Reply;
 use crate::validate::{optional, required, Body, Field, Kind, NoParams, QueryParams, Schema};
@@ -69,7 +69,7 @@ const CUSTOM_FIELD: &[Field] = &[
     optional("value", Kind::Any),
 ];
 
-/// The fields create, update (and later upsert) share.
+/// The fields create, update and upsert share.
 macro_rules! contact_fields {
     ($($extra:expr),* $(,)?) => {
         &[
@@ -107,6 +107,14 @@ impl Schema for CreateContact {
 
 impl Schema for UpdateContact {
     const FIELDS: &'static [Field] = contact_fields!();
+}
+
+impl Schema for UpsertContact {
+    const FIELDS: &'static [Field] = contact_fields!(
+        required("locationId", Kind::String),
+        optional("createNewIfDuplicateAllowed", Kind::Bool),
+    );
+    const HAS_LOCATION: bool = true;
 }
 
 #[derive(Debug, Deserialize)]
@@ -235,6 +243,39 @@ pub(crate) struct ContactRow {
 }
 
 impl ContactRow {
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The contact's value for `identifier`, as stored and compared: the lower-cased email, the
+    /// E.164 phone.
+    pub(crate) fn identifier(&self, identifier: ContactIdentifier) -> Option<&str> {
+        match identifier {
+            ContactIdentifier::Email => self.email_lower.as_deref(),
+            ContactIdentifier::Phone => self.phone.as_deref(),
+        }
+    }
+
+    /// A new, empty contact of `location`, created by the caller of `auth`.
+    pub(crate) fn new_for(auth: &Auth, location: &Location) -> ContactRow {
+        let now = now_ms();
+        ContactRow {
+            id: new_id(),
+            location_id: location.id.clone(),
+            contact_type: "lead".to_owned(),
+            custom_fields: "[]".to_owned(),
+            created_by: Some(to_json(&CreatedBy {
+                source: "INTEGRATION".to_owned(),
+                channel: auth.principal.channel().to_owned(),
+                source_id: auth.principal.client.clone(),
+                timestamp: format_ms(now),
+            })),
+            date_added: now,
+            date_updated: now,
+            ..ContactRow::default()
+        }
+    }
+
     fn custom_fields(&self) -> Vec<CustomFieldValue> {
         serde_json::from_str(&self.custom_fields).unwrap_or_default()
     }
@@ -252,7 +293,7 @@ impl ContactRow {
     }
 
     /// The single-contact shape: absent values omitted.
-    fn to_contact(&self, tags: Vec<String>) -> Contact {
+    pub(crate) fn to_contact(&self, tags: Vec<String>) -> Contact {
         Contact {
             id: self.id.clone(),
             location_id: self.location_id.clone(),
@@ -380,7 +421,7 @@ pub(crate) async fn require_contact(
     load_contact(state, auth, contact_id).await.map(drop)
 }
 
-async fn token_location(state: &AppState, auth: &Auth) -> ApiResult<Location> {
+pub(crate) async fn token_location(state: &AppState, auth: &Auth) -> ApiResult<Location> {
     find_location(&state.db, &auth.location_id)
         .await?
         .ok_or(ApiError::WrongLocation)
@@ -389,7 +430,7 @@ async fn token_location(state: &AppState, auth: &Auth) -> ApiResult<Location> {
 // ---- applying a change ----
 
 /// The changes of a create, as an update of an empty contact: one code path normalises both.
-fn create_as_update(body: CreateContact) -> UpdateContact {
+pub(crate) fn create_as_update(body: CreateContact) -> UpdateContact {
     fn v<T>(o: Option<T>) -> Patch<T> {
         o.map_or(Patch::Absent, Patch::Value)
     }
@@ -421,7 +462,7 @@ fn create_as_update(body: CreateContact) -> UpdateContact {
 
 /// Applies `change` to `row`, normalising as HighLevel does (E.164 phones, derived lower-case
 /// fields, ISO birth dates). Returns the new tag set when the change replaces it.
-fn apply_change(
+pub(crate) fn apply_change(
     row: &mut ContactRow,
     change: UpdateContact,
     location: &Location,
@@ -577,40 +618,6 @@ pub(crate) fn warm_phone_metadata() {
     let _ = to_e164("+1 202-555-0143", "US");
 }
 
-/// 400 with the existing contact when the location forbids duplicates and the email (then the
-/// phone) is taken (dossier §5 rule 1).
-async fn reject_duplicate(
-    state: &AppState,
-    location: &Location,
-    row: &ContactRow,
-) -> ApiResult<()> {
-    if location.allow_duplicate_contact.0 {
-        return Ok(());
-    }
-    let candidates = [
-        ("email", "email_lower", row.email_lower.as_deref()),
-        ("phone", "phone", row.phone.as_deref()),
-    ];
-    for (field, column, value) in candidates {
-        let Some(value) = value else { continue };
-        let existing: Option<(String, Option<String>)> = sqlx::query_as(&format!(
-            "SELECT id, name FROM contacts WHERE location_id = $1 AND {column} = $2 AND id <> $3 \
-             ORDER BY date_added LIMIT 1"
-        ))
-        .bind(&location.id)
-        .bind(value)
-        .bind(&row.id)
-        .fetch_optional(state.db.write())
-        .await?;
-        if let Some((id, name)) = existing {
-            return Err(ApiError::DuplicateContact {
-                meta: json!({ "contactId": id, "contactName": name, "matchingField": field }),
-            });
-        }
-    }
-    Ok(())
-}
-
 async fn insert_contact(tx: &mut sqlx::AnyConnection, row: &ContactRow) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
         "INSERT INTO contacts ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
@@ -697,6 +704,39 @@ async fn update_row(tx: &mut sqlx::AnyConnection, row: &ContactRow) -> Result<()
     .map(drop)
 }
 
+/// Stores a new contact with its tags, in one transaction.
+pub(crate) async fn insert_new(
+    state: &AppState,
+    row: &ContactRow,
+    tags: &[String],
+) -> ApiResult<()> {
+    let mut tx = state.db.write().begin().await?;
+    insert_contact(&mut tx, row).await?;
+    replace_tags(&mut tx, &row.location_id, &row.id, tags).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Stores a changed contact (and its tags, when the change replaced them) as changed now;
+/// returns its tags.
+pub(crate) async fn save_update(
+    state: &AppState,
+    row: &mut ContactRow,
+    new_tags: Option<Vec<String>>,
+) -> ApiResult<Vec<String>> {
+    row.date_updated = now_ms();
+    let mut tx = state.db.write().begin().await?;
+    update_row(&mut tx, row).await?;
+    if let Some(tags) = &new_tags {
+        replace_tags(&mut tx, &row.location_id, &row.id, tags).await?;
+    }
+    tx.commit().await?;
+    match new_tags {
+        Some(tags) => Ok(tags),
+        None => Ok(load_tags(state.db.read(), &row.location_id, &row.id).await?),
+    }
+}
+
 /// Marks a contact as changed now (tag and sub-resource writes do).
 pub(crate) async fn touch(
     tx: &mut sqlx::AnyConnection,
@@ -721,28 +761,10 @@ async fn create_contact(
     Body(body): Body<CreateContact>,
 ) -> ApiResult<Reply<ContactResponse>> {
     let location = token_location(&state, &auth).await?;
-    let now = now_ms();
-    let mut row = ContactRow {
-        id: new_id(),
-        location_id: location.id.clone(),
-        contact_type: "lead".to_owned(),
-        custom_fields: "[]".to_owned(),
-        created_by: Some(to_json(&CreatedBy {
-            source: "INTEGRATION".to_owned(),
-            channel: auth.principal.channel().to_owned(),
-            source_id: auth.principal.client.clone(),
-            timestamp: format_ms(now),
-        })),
-        date_added: now,
-        date_updated: now,
-        ..ContactRow::default()
-    };
+    let mut row = ContactRow::new_for(&auth, &location);
     let tags = apply_change(&mut row, create_as_update(body), &location)?.unwrap_or_default();
-    reject_duplicate(&state, &location, &row).await?;
-    let mut tx = state.db.write().begin().await?;
-    insert_contact(&mut tx, &row).await?;
-    replace_tags(&mut tx, &row.location_id, &row.id, &tags).await?;
-    tx.commit().await?;
+    reject_duplicate(&state, &location, &row, None).await?;
+    insert_new(&state, &row, &tags).await?;
     Ok(Reply::created(ContactResponse {
         contact: row.to_created_contact(tags),
     }))
@@ -769,19 +791,12 @@ async fn update_contact(
     Body(change): Body<UpdateContact>,
 ) -> ApiResult<Reply<UpdateContactResponse>> {
     let mut row = load_contact(&state, &auth, &contact_id).await?;
+    let before = row.clone();
     let location = token_location(&state, &auth).await?;
     let new_tags = apply_change(&mut row, change, &location)?;
-    row.date_updated = now_ms();
-    let mut tx = state.db.write().begin().await?;
-    update_row(&mut tx, &row).await?;
-    if let Some(tags) = &new_tags {
-        replace_tags(&mut tx, &row.location_id, &row.id, tags).await?;
-    }
-    tx.commit().await?;
-    let tags = match new_tags {
-        Some(tags) => tags,
-        None => load_tags(state.db.read(), &row.location_id, &row.id).await?,
-    };
+    // The create rule holds for a changed email or phone too (dossier §7 #7).
+    reject_duplicate(&state, &location, &row, Some(&before)).await?;
+    let tags = save_update(&state, &mut row, new_tags).await?;
     Ok(Reply::ok(UpdateContactResponse {
         succeded: true,
         contact: row.to_contact(tags),
@@ -1076,6 +1091,8 @@ async fn bulk_business(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -1112,6 +1129,7 @@ mod tests {
             country: "US".into(),
             timezone: "UTC".into(),
             allow_duplicate_contact: Flag(false),
+            contact_unique_identifiers: "email phone".into(),
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod appointments;
 pub mod businesses;
 pub mod contacts;
+pub mod duplicates;
 pub mod marketplace;
 pub mod notes;
 pub mod oauth;
@@ -21,6 +22,7 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     let router = Router::new();
     let router = contacts::routes(router);
+    let router = duplicates::routes(router);
     let router = tasks::routes(router);
     let router = notes::routes(router);
     let router = tags::routes(router);

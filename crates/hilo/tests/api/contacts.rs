@@ -214,7 +214,7 @@ on_both! {
         assert_eq!(body["meta"]["matchingField"], "phone");
         assert_eq!(s.counts().await, before, "a refused duplicate wrote nothing");
 
-        hilo_server::tenancy::set_allow_duplicate_contact(&s.db, s.loc(), true).await.unwrap();
+        hilo_server::tenancy::update_contact_settings(&s.db, s.loc(), Some(true), None).await.unwrap();
         let (st, _) = s.post("/contacts/", json!({"locationId": s.loc(), "email": "jane@example.com"})).await;
         assert_eq!(st, StatusCode::CREATED);
         // Another location's contacts never count as duplicates.

@@ -166,6 +166,17 @@ fn sample(operation: Operation, f: &Fixture) -> Sample {
             )
         }
         Operation::ListContacts => (format!("/contacts/?locationId={location}"), None),
+        Operation::DuplicateContact => (
+            format!("/contacts/search/duplicate?locationId={location}&email=someone%40example.com"),
+            None,
+        ),
+        Operation::UpsertContact => {
+            let email = format!("upsert-{}@example.com", c.to_lowercase());
+            (
+                "/contacts/upsert".to_owned(),
+                Some(json!({"locationId": location, "firstName": "Up", "email": email})),
+            )
+        }
         Operation::GetContact | Operation::DeleteContact => (format!("/contacts/{c}"), None),
         Operation::UpdateContact => (
             format!("/contacts/{c}"),

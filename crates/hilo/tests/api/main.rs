@@ -10,6 +10,7 @@ mod consent;
 mod contacts;
 mod contract;
 mod control;
+mod duplicates;
 mod notes;
 mod oauth;
 mod ratelimit;
