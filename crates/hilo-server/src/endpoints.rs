@@ -117,6 +117,7 @@ pub enum Operation {
     DeleteContact,
     ContactsByBusiness,
     BulkBusiness,
+    SearchContacts,
     DuplicateContact,
     UpsertContact,
     ListTasks,
@@ -208,6 +209,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     e(O::ContactsByBusiness,  "GET",    "/contacts/business/{businessId}",              "get-contacts-by-businessId",  CR),
     // The spec declares no scope here; contacts.write is the dossier's recommendation.
     e(O::BulkBusiness,        "POST",   "/contacts/bulk/business",                      "add-remove-contact-from-business", CW),
+    e(O::SearchContacts,      "POST",   "/contacts/search",                             "search-contacts-advanced",    CR),
     e(O::DuplicateContact,    "GET",    "/contacts/search/duplicate",                   "get-duplicate-contact",       CR),
     e(O::UpsertContact,       "POST",   "/contacts/upsert",                             "upsert-contact",              CW),
     e(O::ListTasks,           "GET",    "/contacts/{contactId}/tasks",                  "get-all-tasks",               CR),

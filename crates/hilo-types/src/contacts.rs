@@ -422,3 +422,58 @@ pub struct TagsRemovedResponse {
     pub tags: Vec<String>,
     pub tags_removed: Vec<String>,
 }
+
+/// One row of `POST /contacts/search` (dossier §3.1): every key present, `null` when the contact
+/// has no value; names lower-cased with the originals in `…Raw`; `address` (not `address1`);
+/// `searchAfter`, the row's cursor.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchContact {
+    pub id: String,
+    pub location_id: String,
+    pub contact_name: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub first_name_raw: Option<String>,
+    pub last_name_raw: Option<String>,
+    pub first_name_lower_case: Option<String>,
+    pub last_name_lower_case: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub phone_label: Option<String>,
+    pub additional_emails: Vec<Value>,
+    pub additional_phones: Vec<Value>,
+    pub company_name: Option<String>,
+    pub business_name: Option<String>,
+    pub business_id: Option<String>,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+    pub website: Option<String>,
+    pub timezone: Option<String>,
+    pub source: Option<String>,
+    #[serde(rename = "type")]
+    pub contact_type: String,
+    pub assigned_to: Option<String>,
+    pub followers: Vec<String>,
+    pub tags: Vec<String>,
+    pub custom_fields: Vec<CustomFieldValue>,
+    pub dnd: bool,
+    pub dnd_settings: Value,
+    pub inbound_dnd_settings: Value,
+    pub valid_email: Option<bool>,
+    pub date_of_birth: Option<String>,
+    pub date_added: String,
+    pub date_updated: String,
+    pub opportunities: Vec<Value>,
+    pub search_after: Vec<Value>,
+}
+
+/// `POST /contacts/search` answer: `total` counts every match, whatever the page.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SearchContactsResponse {
+    pub contacts: Vec<SearchContact>,
+    pub total: u64,
+}

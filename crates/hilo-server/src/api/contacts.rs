@@ -10,7 +10,8 @@ use chrono::Datelike;
 use hilo_types::contacts::{
     Contact, ContactListItem, ContactResponse, ContactsByBusinessResponse, ContactsListResponse,
     ContactsMeta, CreateContact, CreatedBy, CustomFieldInput, CustomFieldValue, DndSettings,
-    InboundDndSettings, SuccededResponse, UpdateContact, UpdateContactResponse, UpsertContact,
+    InboundDndSettings, SearchContact, SuccededResponse, UpdateContact, UpdateContactResponse,
+    UpsertContact,
 };
 use hilo_types::Patch;
 use serde::{Deserialize, Serialize};
@@ -199,7 +200,7 @@ struct BulkBusinessResponse {
 
 // ---- storage ----
 
-const COLUMNS: &str = "id, location_id, first_name, last_name, name, first_name_lower, \
+pub(crate) const COLUMNS: &str = "id, location_id, first_name, last_name, name, first_name_lower, \
     last_name_lower, full_name_lower, email, email_lower, phone, company_name, timezone, dnd, \
     dnd_settings, inbound_dnd_settings, contact_type, source, assigned_to, address1, city, state, \
     country, postal_code, website, gender, date_of_birth, business_id, custom_fields, created_by, \
@@ -350,6 +351,58 @@ impl ContactRow {
             birth_month: birth.map(|d| d.month()),
             birth_day: birth.map(|d| d.day()),
             ..self.to_contact(tags)
+        }
+    }
+
+    /// A row of `POST /contacts/search`: every key, `null` where empty, names lower-cased with
+    /// the originals in `…Raw` (dossier §3.1).
+    pub(crate) fn to_search_contact(
+        &self,
+        tags: Vec<String>,
+        business_name: Option<String>,
+        search_after: Vec<serde_json::Value>,
+    ) -> SearchContact {
+        let json_or_empty = |column: &Option<String>| {
+            column
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok())
+                .unwrap_or_else(|| serde_json::json!({}))
+        };
+        SearchContact {
+            id: self.id.clone(),
+            location_id: self.location_id.clone(),
+            contact_name: self.full_name_lower.clone(),
+            first_name: self.first_name_lower.clone(),
+            last_name: self.last_name_lower.clone(),
+            first_name_raw: self.first_name.clone(),
+            last_name_raw: self.last_name.clone(),
+            first_name_lower_case: self.first_name_lower.clone(),
+            last_name_lower_case: self.last_name_lower.clone(),
+            email: self.email.clone(),
+            phone: self.phone.clone(),
+            company_name: self.company_name.clone(),
+            business_name,
+            business_id: self.business_id.clone(),
+            address: self.address1.clone(),
+            city: self.city.clone(),
+            state: self.state.clone(),
+            postal_code: self.postal_code.clone(),
+            country: self.country.clone(),
+            website: self.website.clone(),
+            timezone: self.timezone.clone(),
+            source: self.source.clone(),
+            contact_type: self.contact_type.clone(),
+            assigned_to: self.assigned_to.clone(),
+            tags,
+            custom_fields: self.custom_fields(),
+            dnd: self.dnd.0,
+            dnd_settings: json_or_empty(&self.dnd_settings),
+            inbound_dnd_settings: json_or_empty(&self.inbound_dnd_settings),
+            date_of_birth: self.date_of_birth_iso(),
+            date_added: format_ms(self.date_added),
+            date_updated: format_ms(self.date_updated),
+            search_after,
+            ..SearchContact::default()
         }
     }
 
@@ -830,6 +883,33 @@ async fn delete_contact(
     Ok(Reply::ok(SuccededResponse { succeded: true }))
 }
 
+/// Free text as HighLevel's list and search queries match it: name, email, phone (by digits),
+/// company name and tags, as one parenthesised condition.
+pub(crate) fn push_text_query(sql: &mut SqlBuilder, query: &str) {
+    let pattern = like_contains(query);
+    sql.push("(full_name_lower LIKE ")
+        .bind_text(pattern.clone())
+        .push(" ESCAPE '\\'");
+    sql.push(" OR email_lower LIKE ")
+        .bind_text(pattern.clone())
+        .push(" ESCAPE '\\'");
+    sql.push(" OR lower(company_name) LIKE ")
+        .bind_text(pattern.clone())
+        .push(" ESCAPE '\\'");
+    let digits: String = query.chars().filter(char::is_ascii_digit).collect();
+    if !digits.is_empty() {
+        sql.push(" OR phone LIKE ")
+            .bind_text(like_contains(&digits))
+            .push(" ESCAPE '\\'");
+    }
+    sql.push(
+        " OR EXISTS (SELECT 1 FROM contact_tags t WHERE t.location_id = contacts.location_id \
+         AND t.contact_id = contacts.id AND t.tag LIKE ",
+    )
+    .bind_text(pattern)
+    .push(" ESCAPE '\\'))");
+}
+
 /// Which contacts of a location a listing covers.
 struct ContactFilter<'a> {
     location_id: &'a str,
@@ -845,26 +925,8 @@ impl ContactFilter<'_> {
             sql.push(" AND business_id = ").bind_text(business_id);
         }
         if let Some(query) = self.query.map(str::trim).filter(|q| !q.is_empty()) {
-            // Name, email, phone, company name and tags, as HighLevel's list query matches.
-            let pattern = like_contains(query);
-            sql.push(" AND (full_name_lower LIKE ")
-                .bind_text(pattern.clone())
-                .push(" ESCAPE '\\'");
-            sql.push(" OR email_lower LIKE ")
-                .bind_text(pattern.clone())
-                .push(" ESCAPE '\\'");
-            sql.push(" OR lower(company_name) LIKE ")
-                .bind_text(pattern.clone())
-                .push(" ESCAPE '\\'");
-            let digits: String = query.chars().filter(char::is_ascii_digit).collect();
-            if !digits.is_empty() {
-                sql.push(" OR phone LIKE ")
-                    .bind_text(like_contains(&digits))
-                    .push(" ESCAPE '\\'");
-            }
-            sql.push(" OR EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = contacts.id AND t.tag LIKE ")
-                .bind_text(pattern)
-                .push(" ESCAPE '\\'))");
+            sql.push(" AND ");
+            push_text_query(sql, query);
         }
     }
 

@@ -9,6 +9,7 @@ pub mod duplicates;
 pub mod marketplace;
 pub mod notes;
 pub mod oauth;
+pub mod search;
 pub mod tags;
 pub mod tasks;
 
@@ -23,6 +24,7 @@ pub fn router() -> Router<AppState> {
     let router = Router::new();
     let router = contacts::routes(router);
     let router = duplicates::routes(router);
+    let router = search::routes(router);
     let router = tasks::routes(router);
     let router = notes::routes(router);
     let router = tags::routes(router);

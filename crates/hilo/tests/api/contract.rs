@@ -166,6 +166,12 @@ fn sample(operation: Operation, f: &Fixture) -> Sample {
             )
         }
         Operation::ListContacts => (format!("/contacts/?locationId={location}"), None),
+        Operation::SearchContacts => (
+            "/contacts/search".to_owned(),
+            Some(
+                json!({"locationId": location, "pageLimit": 10, "filters": [{"field": "tags", "operator": "eq", "value": "a"}]}),
+            ),
+        ),
         Operation::DuplicateContact => (
             format!("/contacts/search/duplicate?locationId={location}&email=someone%40example.com"),
             None,

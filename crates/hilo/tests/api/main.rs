@@ -15,5 +15,6 @@ mod notes;
 mod oauth;
 mod ratelimit;
 mod schema;
+mod search;
 mod tags;
 mod tasks;

@@ -1,0 +1,139 @@
+//! `POST /contacts/search` (dossier §3.1, §4): the filter language of `contact_search`, run
+//! over the token's location, with `page`/`pageLimit` pages or `searchAfter` cursors.
+
+use axum::extract::State;
+use axum::Router;
+use hilo_types::contacts::{SearchContact, SearchContactsResponse};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use sqlx::{FromRow, Row};
+
+use super::contacts::{push_text_query, token_location, ContactRow, COLUMNS};
+use super::route;
+use super::tags::load_tags_for;
+use crate::auth::Auth;
+use crate::contact_search::{self, SearchContext, SearchError, SearchQuery, BUSINESS_NAME};
+use crate::endpoints::Operation;
+use crate::error::{ApiError, ApiResult};
+use crate::sql::SqlBuilder;
+use crate::state::AppState;
+use crate::trace::Reply;
+use crate::validate::{optional, required, Body, Field, Kind, NoParams, QueryParams, Schema};
+
+pub fn routes(router: Router<AppState>) -> Router<AppState> {
+    route(router, Operation::SearchContacts, search_contacts)
+}
+
+/// The body: `locationId`, and the rest for `contact_search::parse` to read.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SearchBody {
+    location_id: String,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+impl Schema for SearchBody {
+    const FIELDS: &'static [Field] = &[
+        required("locationId", Kind::String),
+        optional("page", Kind::Any),
+        optional("pageLimit", Kind::Any),
+        optional("searchAfter", Kind::Any),
+        optional("filters", Kind::Any),
+        optional("sort", Kind::Any),
+        optional("query", Kind::Any),
+    ];
+    const HAS_LOCATION: bool = true;
+}
+
+impl From<SearchError> for ApiError {
+    fn from(error: SearchError) -> Self {
+        match error {
+            SearchError::InvalidField(field) => {
+                ApiError::bad_request(format!("Invalid field: {field}"))
+            }
+            SearchError::Invalid(messages) => ApiError::Unprocessable(messages),
+        }
+    }
+}
+
+/// `WHERE` the location, the filters and the free text.
+fn push_where(sql: &mut SqlBuilder, location_id: &str, q: &SearchQuery, ctx: &SearchContext) {
+    sql.push(" WHERE location_id = ").bind_text(location_id);
+    sql.push(" AND ");
+    q.filter.push_sql(sql, ctx.backend);
+    if let Some(text) = &q.text {
+        sql.push(" AND ");
+        push_text_query(sql, text);
+    }
+}
+
+async fn search_contacts(
+    State(state): State<AppState>,
+    auth: Auth,
+    _: QueryParams<NoParams>,
+    Body(body): Body<SearchBody>,
+) -> ApiResult<Reply<SearchContactsResponse>> {
+    let location = token_location(&state, &auth).await?;
+    let ctx = SearchContext {
+        backend: state.db.backend,
+        timezone: location.timezone.parse().unwrap_or(chrono_tz::UTC),
+        country: location.country.clone(),
+    };
+    let q = contact_search::parse(&body.rest, &ctx)?;
+    // `QueryParams`/`Body` checked that the body's location is the token's.
+    let location_id = body.location_id;
+
+    let mut count = SqlBuilder::new("SELECT COUNT(*) FROM contacts");
+    push_where(&mut count, &location_id, &q, &ctx);
+    let total: i64 = count.query_scalar().fetch_one(state.db.read()).await?;
+
+    let mut select = SqlBuilder::new(&format!(
+        "SELECT {COLUMNS}, {BUSINESS_NAME} AS business_name{} FROM contacts",
+        q.sort_columns()
+    ));
+    push_where(&mut select, &location_id, &q, &ctx);
+    if let Some(cursor) = &q.search_after {
+        select.push(" AND ");
+        q.push_after_cursor(&mut select, cursor);
+    }
+    select.push(&q.order_by());
+    select.push(" LIMIT ").bind_int(q.page_limit);
+    if q.search_after.is_none() {
+        select
+            .push(" OFFSET ")
+            .bind_int((q.page - 1).saturating_mul(q.page_limit));
+    }
+    let found = select.query().fetch_all(state.db.read()).await?;
+
+    let mut rows = Vec::with_capacity(found.len());
+    for row in &found {
+        let contact = ContactRow::from_row(row)?;
+        let business_name: Option<String> = row.try_get("business_name")?;
+        // The row's cursor: its sort values (epoch ms and 0/1 as numbers), then its id.
+        let mut search_after = Vec::with_capacity(q.sort.len() + 1);
+        for (i, key) in q.sort.iter().enumerate() {
+            let column = format!("sort_{i}");
+            search_after.push(if key.field.numeric {
+                Value::from(row.try_get::<i64, _>(column.as_str())?)
+            } else {
+                Value::from(row.try_get::<String, _>(column.as_str())?)
+            });
+        }
+        search_after.push(Value::from(contact.id()));
+        rows.push((contact, business_name, search_after));
+    }
+    let ids: Vec<String> = rows.iter().map(|(c, _, _)| c.id().to_owned()).collect();
+    let mut tags = load_tags_for(state.db.read(), &location_id, &ids).await?;
+    let contacts: Vec<SearchContact> = rows
+        .into_iter()
+        .map(|(contact, business_name, search_after)| {
+            let tags = tags.remove(contact.id()).unwrap_or_default();
+            contact.to_search_contact(tags, business_name, search_after)
+        })
+        .collect();
+    Ok(Reply::ok(SearchContactsResponse {
+        contacts,
+        total: u64::try_from(total).unwrap_or(0),
+    }))
+}

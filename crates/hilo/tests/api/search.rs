@@ -1,0 +1,355 @@
+//! `POST /contacts/search` over HTTP: rows and totals checked against an independent evaluation
+//! of each filter over the same contacts, every page reached through `searchAfter` cursors and
+//! `page`, the row shape of dossier §3.1, and refusals.
+
+use std::collections::BTreeSet;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::harness::TestServer;
+use crate::on_both;
+
+/// What the test knows of each contact it made.
+#[derive(Debug, Clone)]
+struct Model {
+    id: String,
+    first: String,
+    last: String,
+    email: String,
+    phone: Option<String>,
+    city: Option<String>,
+    tags: Vec<String>,
+    dnd: bool,
+    date_added: i64,
+    birth: Option<String>,
+}
+
+const FIRST: &[&str] = &["ada", "grace", "alan", "edsger", "barbara", "donald"];
+const LAST: &[&str] = &[
+    "lovelace", "hopper", "turing", "dijkstra", "liskov", "knuth",
+];
+const CITIES: &[&str] = &["London", "New York", "Austin"];
+const TAGS: &[&str] = &["lead", "vip", "booked call", "cold"];
+/// 2026-01-01T00:00:00Z; contacts are spread a few hours apart from there.
+const START_MS: i64 = 1_767_225_600_000;
+
+/// A small deterministic generator, so every run sees the same data.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        usize::try_from(self.0 >> 33).unwrap() % n
+    }
+}
+
+async fn seed(s: &TestServer, count: usize) -> Vec<Model> {
+    let mut rng = Lcg(7);
+    let mut models = Vec::new();
+    for i in 0..count {
+        let first = FIRST[rng.next(FIRST.len())];
+        let last = LAST[rng.next(LAST.len())];
+        let email = format!("{first}.{last}.{i}@example.com");
+        let phone = (rng.next(3) > 0).then(|| format!("+1202555{:04}", 1000 + i));
+        let city = (rng.next(4) > 0).then(|| CITIES[rng.next(CITIES.len())].to_owned());
+        let tags: Vec<String> = TAGS
+            .iter()
+            .filter(|_| rng.next(3) == 0)
+            .map(|t| (*t).to_owned())
+            .collect();
+        let dnd = rng.next(4) == 0;
+        let birth = (rng.next(2) == 0).then(|| {
+            format!(
+                "19{:02}-0{}-1{}",
+                50 + rng.next(40),
+                1 + rng.next(9),
+                rng.next(9)
+            )
+        });
+        let mut body = json!({"firstName": capitalise(first), "lastName": capitalise(last), "email": email, "tags": tags, "dnd": dnd});
+        if let Some(phone) = &phone {
+            body["phone"] = json!(phone);
+        }
+        if let Some(city) = &city {
+            body["city"] = json!(city);
+        }
+        if let Some(birth) = &birth {
+            body["dateOfBirth"] = json!(birth);
+        }
+        let id = s.contact(body).await;
+        // Spread the creation times so date ranges and the default sort have something to do.
+        let date_added = START_MS + i64::try_from(i).unwrap() * 5 * 3_600_000;
+        sqlx::query("UPDATE contacts SET date_added = $1 WHERE id = $2")
+            .bind(date_added)
+            .bind(&id)
+            .execute(s.db.write())
+            .await
+            .unwrap();
+        models.push(Model {
+            id,
+            first: first.into(),
+            last: last.into(),
+            email,
+            phone,
+            city,
+            tags,
+            dnd,
+            date_added,
+            birth,
+        });
+    }
+    models
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+async fn search(s: &TestServer, body: Value) -> (StatusCode, Value) {
+    let mut body = body;
+    body["locationId"] = json!(s.loc());
+    s.post("/contacts/search", body).await
+}
+
+/// Every contact the filter matches, walking the cursor pages; checks `total` on each page.
+async fn all_matches(s: &TestServer, filters: &Value, page_limit: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut after: Option<Value> = None;
+    loop {
+        let mut body = json!({"pageLimit": page_limit, "filters": filters});
+        if let Some(after) = &after {
+            body["searchAfter"] = after.clone();
+        }
+        let (st, page) = search(s, body).await;
+        assert_eq!(st, StatusCode::OK, "{filters}: {page}");
+        let rows = page["contacts"].as_array().unwrap();
+        ids.extend(rows.iter().map(|r| r["id"].as_str().unwrap().to_owned()));
+        let total = usize::try_from(page["total"].as_u64().unwrap()).unwrap();
+        if rows.len() < page_limit {
+            assert_eq!(ids.len(), total, "{filters}: the pages add up to total");
+            return ids;
+        }
+        after = Some(rows.last().unwrap()["searchAfter"].clone());
+    }
+}
+
+/// Each filter with the same question asked of the model.
+#[allow(clippy::type_complexity)]
+fn cases() -> Vec<(Value, Box<dyn Fn(&Model) -> bool>)> {
+    // 2026-01-03 in New York (the location's zone): 05:00Z that day to 05:00Z the next.
+    let jan3 = START_MS + 2 * 86_400_000 + 5 * 3_600_000;
+    vec![
+        (
+            json!([{"field": "tags", "operator": "eq", "value": "VIP"}]),
+            Box::new(|m: &Model| m.tags.iter().any(|t| t == "vip")),
+        ),
+        (
+            json!([{"field": "tags", "operator": "not_eq", "value": "vip"}]),
+            Box::new(|m: &Model| !m.tags.iter().any(|t| t == "vip")),
+        ),
+        (
+            json!([{"field": "tags", "operator": "contains", "value": "call"}]),
+            Box::new(|m: &Model| m.tags.iter().any(|t| t.contains("call"))),
+        ),
+        (
+            json!([{"field": "tags", "operator": "not_exists"}]),
+            Box::new(|m: &Model| m.tags.is_empty()),
+        ),
+        (
+            json!([{"field": "firstNameLowerCase", "operator": "eq", "value": "ada"}]),
+            Box::new(|m: &Model| m.first == "ada"),
+        ),
+        (
+            json!([{"field": "firstNameLowerCase", "operator": "contains", "value": "AR"}]),
+            Box::new(|m: &Model| m.first.contains("ar")),
+        ),
+        (
+            json!([{"field": "lastNameLowerCase", "operator": "not_contains", "value": "o"}]),
+            Box::new(|m: &Model| !m.last.contains('o')),
+        ),
+        (
+            json!([{"field": "contactName", "operator": "eq", "value": "Grace Hopper"}]),
+            Box::new(|m: &Model| m.first == "grace" && m.last == "hopper"),
+        ),
+        (
+            json!([{"field": "email", "operator": "eq", "value": "ADA.LOVELACE.0@EXAMPLE.COM"}]),
+            Box::new(|m: &Model| m.email == "ada.lovelace.0@example.com"),
+        ),
+        (
+            json!([{"field": "phone", "operator": "exists"}]),
+            Box::new(|m: &Model| m.phone.is_some()),
+        ),
+        (
+            json!([{"field": "phone", "operator": "eq", "value": "(202) 555-1003"}]),
+            Box::new(|m: &Model| m.phone.as_deref() == Some("+12025551003")),
+        ),
+        (
+            json!([{"field": "phone", "operator": "contains", "value": "555-101"}]),
+            Box::new(|m: &Model| m.phone.as_deref().is_some_and(|p| p.contains("555101"))),
+        ),
+        (
+            json!([{"field": "city", "operator": "eq", "value": "new york"}]),
+            Box::new(|m: &Model| m.city.as_deref() == Some("New York")),
+        ),
+        (
+            json!([{"field": "city", "operator": "not_eq", "value": "London"}]),
+            Box::new(|m: &Model| m.city.as_deref() != Some("London")),
+        ),
+        (
+            json!([{"field": "city", "operator": "not_exists"}]),
+            Box::new(|m: &Model| m.city.is_none()),
+        ),
+        (
+            json!([{"field": "dnd", "operator": "eq", "value": true}]),
+            Box::new(|m: &Model| m.dnd),
+        ),
+        (
+            json!([{"field": "dnd", "operator": "not_eq", "value": true}]),
+            Box::new(|m: &Model| !m.dnd),
+        ),
+        (
+            json!([{"field": "dateAdded", "operator": "range", "value": {"gte": "2026-01-03", "lte": "2026-01-03"}}]),
+            Box::new(move |m: &Model| m.date_added >= jan3 && m.date_added < jan3 + 86_400_000),
+        ),
+        (
+            json!([{"field": "dateAdded", "operator": "range", "value": {"gt": START_MS + 40 * 3_600_000}}]),
+            Box::new(|m: &Model| m.date_added > START_MS + 40 * 3_600_000),
+        ),
+        (
+            json!([{"field": "dateAdded", "operator": "range", "value": {"low": "2026-01-02T00:00:00Z", "high": "2026-01-04T00:00:00.000Z"}}]),
+            Box::new(|m: &Model| {
+                m.date_added >= START_MS + 86_400_000 && m.date_added <= START_MS + 3 * 86_400_000
+            }),
+        ),
+        (
+            json!([{"field": "dateOfBirth", "operator": "range", "value": {"lt": "1970-01-01"}}]),
+            Box::new(|m: &Model| m.birth.as_deref().is_some_and(|b| b < "1970-01-01")),
+        ),
+        (
+            json!([{"field": "dateOfBirth", "operator": "exists"}]),
+            Box::new(|m: &Model| m.birth.is_some()),
+        ),
+        (
+            json!([{"group": "OR", "filters": [
+                {"field": "firstNameLowerCase", "operator": "eq", "value": "alan"},
+                {"group": "AND", "filters": [{"field": "tags", "operator": "eq", "value": "lead"}, {"field": "dnd", "operator": "eq", "value": false}]}]},
+               {"field": "city", "operator": "exists"}]),
+            Box::new(|m: &Model| {
+                (m.first == "alan" || (m.tags.iter().any(|t| t == "lead") && !m.dnd))
+                    && m.city.is_some()
+            }),
+        ),
+        (
+            json!([{"field": "opportunities", "operator": "nested", "filters": [{"field": "status", "operator": "eq", "value": "open"}]}]),
+            Box::new(|_: &Model| false),
+        ),
+        (
+            json!([{"field": "validEmail", "operator": "not_exists"}]),
+            Box::new(|_: &Model| true),
+        ),
+        (json!([]), Box::new(|_: &Model| true)),
+    ]
+}
+
+on_both! {
+    async fn filters_match_an_independent_evaluation(s) {
+        let models = seed(s, 48).await;
+        // Another location's contacts never show.
+        s.send(s.request_as(&s.other_token, Method::POST, "/contacts/").json(&json!({"locationId": s.other_location.id, "firstName": "Ada", "tags": ["vip"]}))).await;
+        for (filters, expected) in cases() {
+            let want: BTreeSet<String> = models.iter().filter(|m| expected(m)).map(|m| m.id.clone()).collect();
+            let got = all_matches(s, &filters, 7).await;
+            let got_set: BTreeSet<String> = got.iter().cloned().collect();
+            assert_eq!(got.len(), got_set.len(), "{filters}: no row twice across pages");
+            assert_eq!(got_set, want, "{filters}");
+        }
+    }
+
+    async fn sorting_paging_and_the_row_shape(s) {
+        let models = seed(s, 12).await;
+        // Default: newest first.
+        let (_, page) = search(s, json!({"pageLimit": 5})).await;
+        let newest: Vec<&str> = page["contacts"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+        let mut by_date = models.clone();
+        by_date.sort_by_key(|m| std::cmp::Reverse(m.date_added));
+        assert_eq!(newest, by_date.iter().take(5).map(|m| m.id.as_str()).collect::<Vec<_>>());
+        assert_eq!(page["total"], 12);
+        let first = &page["contacts"][0];
+        assert_eq!(first["searchAfter"], json!([by_date[0].date_added, by_date[0].id]));
+
+        // `page` reaches the same rows as the cursor.
+        let (_, second) = search(s, json!({"pageLimit": 5, "page": 2})).await;
+        let (_, after) = search(s, json!({"pageLimit": 5, "searchAfter": page["contacts"][4]["searchAfter"]})).await;
+        assert_eq!(second["contacts"], after["contacts"]);
+        let (_, past) = search(s, json!({"pageLimit": 5, "page": 4})).await;
+        assert_eq!((past["contacts"].clone(), past["total"].clone()), (json!([]), json!(12)));
+
+        // Two sort keys: first name ascending, then newest first; cursors carry both.
+        let (_, sorted) = search(s, json!({"pageLimit": 50, "sort": [{"field": "firstNameLowerCase", "direction": "asc"}, {"field": "dateAdded", "direction": "desc"}]})).await;
+        let mut want = models.clone();
+        want.sort_by(|a, b| a.first.cmp(&b.first).then(b.date_added.cmp(&a.date_added)));
+        let got: Vec<&str> = sorted["contacts"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+        assert_eq!(got, want.iter().map(|m| m.id.as_str()).collect::<Vec<_>>());
+        assert_eq!(sorted["contacts"][0]["searchAfter"], json!([want[0].first, want[0].date_added, want[0].id]));
+
+        // The row: every key of dossier §3.1, null where empty; names lower-cased with `…Raw`.
+        let ada = &models[0];
+        let (_, found) = search(s, json!({"pageLimit": 1, "filters": [{"field": "id", "operator": "eq", "value": ada.id}]})).await;
+        let row = &found["contacts"][0];
+        let keys: BTreeSet<&str> = row.as_object().unwrap().keys().map(String::as_str).collect();
+        let want_keys: BTreeSet<&str> = ["id", "locationId", "contactName", "firstName", "lastName", "firstNameRaw", "lastNameRaw",
+            "firstNameLowerCase", "lastNameLowerCase", "email", "phone", "phoneLabel", "additionalEmails", "additionalPhones",
+            "companyName", "businessName", "businessId", "address", "city", "state", "postalCode", "country", "website",
+            "timezone", "source", "type", "assignedTo", "followers", "tags", "customFields", "dnd", "dndSettings",
+            "inboundDndSettings", "validEmail", "dateOfBirth", "dateAdded", "dateUpdated", "opportunities", "searchAfter"].into();
+        assert_eq!(keys, want_keys);
+        assert_eq!(row["firstName"], ada.first.as_str());
+        assert_eq!(row["firstNameRaw"], capitalise(&ada.first));
+        assert_eq!(row["contactName"], format!("{} {}", ada.first, ada.last));
+        assert_eq!(row["email"], ada.email.as_str());
+        assert_eq!(row["locationId"], s.loc());
+        assert_eq!(row["type"], "lead");
+        assert_eq!(row["companyName"], Value::Null);
+        assert_eq!(row["tags"], json!(ada.tags));
+        assert_eq!(row["dateAdded"], "2026-01-01T00:00:00.000Z");
+        assert!(found["traceId"].is_string());
+        assert!(found.get("count").is_none() && found.get("meta").is_none());
+
+        // Free text across name, email, phone and company.
+        let (_, text) = search(s, json!({"pageLimit": 50, "query": ada.first.to_uppercase()})).await;
+        let want: BTreeSet<&str> = models.iter().filter(|m| m.first == ada.first || m.email.contains(&ada.first) || m.last.contains(&ada.first)).map(|m| m.id.as_str()).collect();
+        let got: BTreeSet<&str> = text["contacts"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+        assert_eq!(got, want);
+    }
+
+    async fn refusals_name_the_problem(s) {
+        let before = s.counts().await;
+        let (st, body) = search(s, json!({"pageLimit": 5, "filters": [{"field": "customFields.Relationship Number", "operator": "eq", "value": "x"}]})).await;
+        assert_eq!((st.as_u16(), body), (400, json!({"statusCode": 400, "message": "Invalid field: customFields.Relationship Number", "error": "Bad Request"})));
+        let cases = [
+            (json!({}), json!(["pageLimit must be a number conforming to the specified constraints"])),
+            (json!({"pageLimit": 501}), json!(["pageLimit must not be greater than 500"])),
+            (json!({"pageLimit": 500, "page": 21}), json!(["page and pageLimit reach past the first 10000 records: use searchAfter to go further"])),
+            (json!({"pageLimit": 5, "query": "x".repeat(76)}), json!(["query must be shorter than or equal to 75 characters"])),
+            (json!({"pageLimit": 5, "filters": [{"field": "email", "operator": "contains", "value": "x"}]}), json!(["filters.0.operator contains is not supported for field email"])),
+            (json!({"pageLimit": 5, "sort": [{"field": "email"}, {"field": "dnd"}, {"field": "source"}]}), json!(["sort must contain no more than 2 elements"])),
+            (json!({"pageLimit": 5, "searchAfter": "x"}), json!(["searchAfter must hold 2 values, as the searchAfter of a row of the same sort does"])),
+            (json!({"pageLimit": 5, "everything": true}), json!(["property everything should not exist"])),
+        ];
+        for (body, message) in cases {
+            let (st, answer) = search(s, body.clone()).await;
+            assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {answer}");
+            assert_eq!(answer["message"], message, "{body}");
+        }
+        let (st, _) = s.post("/contacts/search", json!({"locationId": s.other_location.id, "pageLimit": 5})).await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        assert_eq!(s.counts().await, before);
+    }
+}
