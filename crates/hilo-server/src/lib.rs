@@ -14,6 +14,7 @@ pub mod ids;
 pub mod oauth;
 pub mod ratelimit;
 pub mod scopes;
+pub mod seed;
 pub mod sql;
 pub mod state;
 pub mod tenancy;

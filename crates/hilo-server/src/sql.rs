@@ -8,6 +8,8 @@ use sqlx::Any;
 #[derive(Debug, Clone)]
 pub enum Arg {
     Text(String),
+    /// Text or SQL NULL.
+    MaybeText(Option<String>),
     Int(i64),
 }
 
@@ -41,6 +43,10 @@ impl SqlBuilder {
         self.bind(Arg::Text(s.into()))
     }
 
+    pub fn bind_maybe_text(&mut self, s: Option<String>) -> &mut Self {
+        self.bind(Arg::MaybeText(s))
+    }
+
     pub fn bind_int(&mut self, n: i64) -> &mut Self {
         self.bind(Arg::Int(n))
     }
@@ -54,6 +60,7 @@ impl SqlBuilder {
             .iter()
             .fold(sqlx::query(&self.text), |q, arg| match arg {
                 Arg::Text(s) => q.bind(s.as_str()),
+                Arg::MaybeText(s) => q.bind(s.as_deref()),
                 Arg::Int(n) => q.bind(*n),
             })
     }
@@ -66,6 +73,7 @@ impl SqlBuilder {
             .iter()
             .fold(sqlx::query_as(&self.text), |q, arg| match arg {
                 Arg::Text(s) => q.bind(s.as_str()),
+                Arg::MaybeText(s) => q.bind(s.as_deref()),
                 Arg::Int(n) => q.bind(*n),
             })
     }
@@ -78,6 +86,7 @@ impl SqlBuilder {
             .iter()
             .fold(sqlx::query_scalar(&self.text), |q, arg| match arg {
                 Arg::Text(s) => q.bind(s.as_str()),
+                Arg::MaybeText(s) => q.bind(s.as_deref()),
                 Arg::Int(n) => q.bind(*n),
             })
     }

@@ -49,6 +49,24 @@ enum AdminCommand {
     /// The control-plane admin key.
     #[command(subcommand)]
     AdminKey(AdminKeyCommand),
+    /// Generated data for demos and benchmarks.
+    #[command(subcommand)]
+    Seed(SeedCommand),
+}
+
+#[derive(Subcommand)]
+enum SeedCommand {
+    /// Add realistic contacts (names, emails, phones, tags, addresses, birthdays, dates over two
+    /// years) to a location, in large batches; a progress bar shows on a terminal.
+    Contacts {
+        #[arg(long)]
+        location: String,
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        count: u64,
+        /// The same seed generates the same contacts.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -419,6 +437,29 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<(serde_json::
                 anyhow::bail!("the app is not installed there");
             }
             (json!({ "uninstalled": true }), "uninstalled".to_owned())
+        }
+        AdminCommand::Seed(SeedCommand::Contacts {
+            location,
+            count,
+            seed,
+        }) => {
+            let bar = indicatif::ProgressBar::new(count).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} contacts  {per_sec}  eta {eta}",
+                )?,
+            );
+            let started = std::time::Instant::now();
+            let written =
+                hilo_server::seed::seed_contacts(db, &location, count, seed, |n| bar.set_position(n))
+                    .await?;
+            bar.finish_and_clear();
+            let seconds = started.elapsed().as_secs_f64();
+            let rate = written as f64 / seconds.max(f64::EPSILON);
+            let text = format!("seeded {written} contacts in {seconds:.1} s ({rate:.0} contacts/s)");
+            (
+                json!({ "contacts": written, "seconds": seconds, "contactsPerSecond": rate }),
+                text,
+            )
         }
         AdminCommand::AdminKey(AdminKeyCommand::Reset) => {
             let key = control::reset_admin_key(db).await?;

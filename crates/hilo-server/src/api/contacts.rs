@@ -260,21 +260,78 @@ impl ContactRow {
     /// A new, empty contact of `location`, created by the caller of `auth`.
     pub(crate) fn new_for(auth: &Auth, location: &Location) -> ContactRow {
         let now = now_ms();
+        let created_by = CreatedBy {
+            source: "INTEGRATION".to_owned(),
+            channel: auth.principal.channel().to_owned(),
+            source_id: auth.principal.client.clone(),
+            timestamp: format_ms(now),
+        };
+        ContactRow::new_row(location, &created_by, now, now)
+    }
+
+    /// A new, empty contact of `location`, added and last updated at the times given.
+    pub(crate) fn new_row(
+        location: &Location,
+        created_by: &CreatedBy,
+        date_added: i64,
+        date_updated: i64,
+    ) -> ContactRow {
         ContactRow {
             id: new_id(),
             location_id: location.id.clone(),
             contact_type: "lead".to_owned(),
             custom_fields: "[]".to_owned(),
-            created_by: Some(to_json(&CreatedBy {
-                source: "INTEGRATION".to_owned(),
-                channel: auth.principal.channel().to_owned(),
-                source_id: auth.principal.client.clone(),
-                timestamp: format_ms(now),
-            })),
-            date_added: now,
-            date_updated: now,
+            created_by: Some(to_json(created_by)),
+            date_added,
+            date_updated,
             ..ContactRow::default()
         }
+    }
+
+    /// The row's values in the order of [`COLUMNS`], as one parenthesised `VALUES` tuple.
+    fn push_values(&self, sql: &mut SqlBuilder) {
+        let text = |v: &Option<String>| v.clone();
+        sql.push("(").bind_text(self.id.clone()).push(", ");
+        sql.bind_text(self.location_id.clone());
+        for value in [
+            &self.first_name,
+            &self.last_name,
+            &self.name,
+            &self.first_name_lower,
+            &self.last_name_lower,
+            &self.full_name_lower,
+            &self.email,
+            &self.email_lower,
+            &self.phone,
+            &self.company_name,
+            &self.timezone,
+        ] {
+            sql.push(", ").bind_maybe_text(text(value));
+        }
+        sql.push(", ").bind_int(i64::from(self.dnd.0));
+        sql.push(", ").bind_maybe_text(text(&self.dnd_settings));
+        sql.push(", ").bind_maybe_text(text(&self.inbound_dnd_settings));
+        sql.push(", ").bind_text(self.contact_type.clone());
+        for value in [
+            &self.source,
+            &self.assigned_to,
+            &self.address1,
+            &self.city,
+            &self.state,
+            &self.country,
+            &self.postal_code,
+            &self.website,
+            &self.gender,
+            &self.date_of_birth,
+            &self.business_id,
+        ] {
+            sql.push(", ").bind_maybe_text(text(value));
+        }
+        sql.push(", ").bind_text(self.custom_fields.clone());
+        sql.push(", ").bind_maybe_text(text(&self.created_by));
+        sql.push(", ").bind_int(self.date_added);
+        sql.push(", ").bind_int(self.date_updated);
+        sql.push(")");
     }
 
     fn custom_fields(&self) -> Vec<CustomFieldValue> {
@@ -671,47 +728,23 @@ pub(crate) fn warm_phone_metadata() {
     let _ = to_e164("+1 202-555-0143", "US");
 }
 
-async fn insert_contact(tx: &mut sqlx::AnyConnection, row: &ContactRow) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!(
-        "INSERT INTO contacts ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-         $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, \
-         $30, $31, $32)"
-    ))
-    .bind(&row.id)
-    .bind(&row.location_id)
-    .bind(&row.first_name)
-    .bind(&row.last_name)
-    .bind(&row.name)
-    .bind(&row.first_name_lower)
-    .bind(&row.last_name_lower)
-    .bind(&row.full_name_lower)
-    .bind(&row.email)
-    .bind(&row.email_lower)
-    .bind(&row.phone)
-    .bind(&row.company_name)
-    .bind(&row.timezone)
-    .bind(row.dnd)
-    .bind(&row.dnd_settings)
-    .bind(&row.inbound_dnd_settings)
-    .bind(&row.contact_type)
-    .bind(&row.source)
-    .bind(&row.assigned_to)
-    .bind(&row.address1)
-    .bind(&row.city)
-    .bind(&row.state)
-    .bind(&row.country)
-    .bind(&row.postal_code)
-    .bind(&row.website)
-    .bind(&row.gender)
-    .bind(&row.date_of_birth)
-    .bind(&row.business_id)
-    .bind(&row.custom_fields)
-    .bind(&row.created_by)
-    .bind(row.date_added)
-    .bind(row.date_updated)
-    .execute(&mut *tx)
-    .await
-    .map(drop)
+/// Inserts `rows` with one statement (callers keep batches within the engines' parameter
+/// limits: 32 per row).
+pub(crate) async fn insert_contacts(
+    tx: &mut sqlx::AnyConnection,
+    rows: &[ContactRow],
+) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut sql = SqlBuilder::new(&format!("INSERT INTO contacts ({COLUMNS}) VALUES "));
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        row.push_values(&mut sql);
+    }
+    sql.query().execute(&mut *tx).await.map(drop)
 }
 
 async fn update_row(tx: &mut sqlx::AnyConnection, row: &ContactRow) -> Result<(), sqlx::Error> {
@@ -764,7 +797,7 @@ pub(crate) async fn insert_new(
     tags: &[String],
 ) -> ApiResult<()> {
     let mut tx = state.db.write().begin().await?;
-    insert_contact(&mut tx, row).await?;
+    insert_contacts(&mut tx, std::slice::from_ref(row)).await?;
     replace_tags(&mut tx, &row.location_id, &row.id, tags).await?;
     tx.commit().await?;
     Ok(())
