@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod control;
+pub mod custom_fields;
 pub mod db;
 pub mod endpoints;
 pub mod error;
