@@ -9,15 +9,15 @@ use axum::Router;
 use chrono::Datelike;
 use hilo_types::contacts::{
     Contact, ContactListItem, ContactResponse, ContactsByBusinessResponse, ContactsListResponse,
-    ContactsMeta, CreateContact, CreatedBy, CustomFieldInput, CustomFieldValue, DndSettings,
-    InboundDndSettings, SuccededResponse, UpdateContact, UpdateContactResponse,
+    ContactsMeta, CreateContact, CreatedBy, CustomFieldValue, DndSettings, InboundDndSettings,
+    SuccededResponse, UpdateContact, UpdateContactResponse,
 };
 use hilo_types::Patch;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::route;
 use super::tags::{load_tags, load_tags_for, normalize_tags, replace_tags};
+use super::{custom_fields, route};
 use crate::auth::Auth;
 use crate::db::Flag;
 use crate::endpoints::Operation;
@@ -420,11 +420,14 @@ fn create_as_update(body: CreateContact) -> UpdateContact {
 }
 
 /// Applies `change` to `row`, normalising as HighLevel does (E.164 phones, derived lower-case
-/// fields, ISO birth dates). Returns the new tag set when the change replaces it.
+/// fields, ISO birth dates), with the custom field values already resolved against the
+/// location's definitions (their 422 messages join the others). Returns the new tag set when
+/// the change replaces it.
 fn apply_change(
     row: &mut ContactRow,
     change: UpdateContact,
     location: &Location,
+    custom_fields: ApiResult<Option<Vec<CustomFieldValue>>>,
 ) -> ApiResult<Option<Vec<String>>> {
     let mut errors = Vec::new();
 
@@ -510,14 +513,18 @@ fn apply_change(
     if let Some(inbound) = change.inbound_dnd_settings {
         row.inbound_dnd_settings = Some(to_json::<InboundDndSettings>(&inbound));
     }
-    if let Some(inputs) = change.custom_fields {
-        match merge_custom_fields(row.custom_fields(), inputs) {
-            Ok(merged) => row.custom_fields = to_json(&merged),
-            Err(e) => return Err(e),
-        }
+    let mut refused = None;
+    match custom_fields {
+        Ok(Some(values)) => row.custom_fields = to_json(&values),
+        Ok(None) => {}
+        Err(ApiError::Unprocessable(messages)) => errors.extend(messages),
+        Err(e) => refused = Some(e),
     }
     if !errors.is_empty() {
         return Err(ApiError::Unprocessable(errors));
+    }
+    if let Some(e) = refused {
+        return Err(e);
     }
     Ok(change.tags.map(|tags| normalize_tags(&tags)))
 }
@@ -533,30 +540,6 @@ fn merge_dnd(mut current: DndSettings, change: DndSettings) -> DndSettings {
     }
     take!(call, email, sms, whatsapp, gmb, fb, rcs);
     current
-}
-
-/// Listed custom fields change, the others keep their values; a `null` value clears one. Until
-/// the location's field definitions exist (custom fields API), fields are addressed by id.
-fn merge_custom_fields(
-    mut current: Vec<CustomFieldValue>,
-    inputs: Vec<CustomFieldInput>,
-) -> ApiResult<Vec<CustomFieldValue>> {
-    for input in inputs {
-        let Some(id) = input.id.clone().filter(|id| !id.is_empty()) else {
-            return Err(match input.key {
-                Some(key) => {
-                    ApiError::bad_request(format!("Custom field with key {key} not found"))
-                }
-                None => ApiError::unprocessable("customFields.id should not be empty"),
-            });
-        };
-        let value = input.value().cloned().unwrap_or(serde_json::Value::Null);
-        current.retain(|field| field.id != id);
-        if !value.is_null() {
-            current.push(CustomFieldValue { id, value });
-        }
-    }
-    Ok(current)
 }
 
 /// A phone number in E.164, read in the given country when it has no `+` prefix.
@@ -737,7 +720,15 @@ async fn create_contact(
         date_updated: now,
         ..ContactRow::default()
     };
-    let tags = apply_change(&mut row, create_as_update(body), &location)?.unwrap_or_default();
+    let mut change = create_as_update(body);
+    let custom_fields = custom_fields::contact_values(
+        &state.db,
+        &location,
+        row.custom_fields(),
+        change.custom_fields.take(),
+    )
+    .await;
+    let tags = apply_change(&mut row, change, &location, custom_fields)?.unwrap_or_default();
     reject_duplicate(&state, &location, &row).await?;
     let mut tx = state.db.write().begin().await?;
     insert_contact(&mut tx, &row).await?;
@@ -766,11 +757,18 @@ async fn update_contact(
     auth: Auth,
     Path(contact_id): Path<String>,
     _: QueryParams<NoParams>,
-    Body(change): Body<UpdateContact>,
+    Body(mut change): Body<UpdateContact>,
 ) -> ApiResult<Reply<UpdateContactResponse>> {
     let mut row = load_contact(&state, &auth, &contact_id).await?;
     let location = token_location(&state, &auth).await?;
-    let new_tags = apply_change(&mut row, change, &location)?;
+    let custom_fields = custom_fields::contact_values(
+        &state.db,
+        &location,
+        row.custom_fields(),
+        change.custom_fields.take(),
+    )
+    .await;
+    let new_tags = apply_change(&mut row, change, &location, custom_fields)?;
     row.date_updated = now_ms();
     let mut tx = state.db.write().begin().await?;
     update_row(&mut tx, &row).await?;
@@ -1122,7 +1120,7 @@ mod tests {
             name: Patch::Value("Rosan Van Deo".into()),
             ..Default::default()
         };
-        apply_change(&mut row, change, &location()).unwrap();
+        apply_change(&mut row, change, &location(), Ok(None)).unwrap();
         assert_eq!(row.first_name.as_deref(), Some("Rosan"));
         assert_eq!(row.last_name.as_deref(), Some("Van Deo"));
         assert_eq!(row.full_name_lower.as_deref(), Some("rosan van deo"));
@@ -1132,58 +1130,9 @@ mod tests {
             first_name: Patch::Value("Ann".into()),
             ..Default::default()
         };
-        apply_change(&mut row, change, &location()).unwrap();
+        apply_change(&mut row, change, &location(), Ok(None)).unwrap();
         assert_eq!(row.name.as_deref(), Some("Ann Van Deo"));
         assert_eq!(row.first_name_lower.as_deref(), Some("ann"));
-    }
-
-    #[test]
-    fn custom_fields_merge_by_id() {
-        let current = vec![
-            CustomFieldValue {
-                id: "a".into(),
-                value: json!("1"),
-            },
-            CustomFieldValue {
-                id: "b".into(),
-                value: json!("2"),
-            },
-        ];
-        let inputs = vec![
-            CustomFieldInput {
-                id: Some("a".into()),
-                value: Some(json!(null)),
-                ..Default::default()
-            },
-            CustomFieldInput {
-                id: Some("c".into()),
-                field_value: Some(json!(["x"])),
-                ..Default::default()
-            },
-        ];
-        let merged = merge_custom_fields(current, inputs).unwrap();
-        assert_eq!(
-            merged,
-            vec![
-                CustomFieldValue {
-                    id: "b".into(),
-                    value: json!("2")
-                },
-                CustomFieldValue {
-                    id: "c".into(),
-                    value: json!(["x"])
-                },
-            ]
-        );
-        let key_only = vec![CustomFieldInput {
-            key: Some("k".into()),
-            value: Some(json!(1)),
-            ..Default::default()
-        }];
-        assert!(matches!(
-            merge_custom_fields(vec![], key_only),
-            Err(ApiError::BadRequest(_))
-        ));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod appointments;
 pub mod businesses;
 pub mod contacts;
+pub mod custom_fields;
 pub mod marketplace;
 pub mod notes;
 pub mod oauth;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
     let router = appointments::routes(router);
     let router = oauth::routes(router);
     let router = marketplace::routes(router);
+    let router = custom_fields::routes(router);
     businesses::routes(router)
 }
 
