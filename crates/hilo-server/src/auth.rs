@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{FromRequestParts, RawPathParams, Request};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::middleware::Next;
@@ -139,6 +139,11 @@ impl Auth {
     }
 }
 
+/// A Sub-Account caller on a route under `/locations/{locationId}/…`: authenticated as [`Auth`],
+/// then 403 unless the path's location is the token's, before any input is read.
+#[derive(Debug, Clone)]
+pub struct LocationAuth(pub Auth);
+
 /// An authenticated caller on an operation that agency tokens may call (and, for some, location
 /// tokens too): the scope and token kind are checked, the resource is the handler's to check.
 #[derive(Debug, Clone)]
@@ -256,6 +261,23 @@ impl FromRequestParts<AppState> for Auth {
         // The body and query extractors compare a `locationId` they carry with the token's.
         parts.extensions.insert(auth.clone());
         Ok(auth)
+    }
+}
+
+impl FromRequestParts<AppState> for LocationAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let auth = Auth::from_request_parts(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|e| anyhow::anyhow!("path parameters: {e}"))?;
+        let location_id = params
+            .iter()
+            .find_map(|(name, value)| (name == "locationId").then_some(value))
+            .ok_or_else(|| anyhow::anyhow!("route without a locationId path parameter"))?;
+        auth.check_location(location_id)?;
+        Ok(LocationAuth(auth))
     }
 }
 

@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod contact_search;
 pub mod control;
+pub mod custom_fields;
 pub mod db;
 pub mod endpoints;
 pub mod error;

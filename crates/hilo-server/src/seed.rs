@@ -6,7 +6,7 @@ use hilo_types::contacts::{CreateContact, CreatedBy};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::api::contacts::{apply_change, create_as_update, insert_contacts, ContactRow};
+use crate::api::contacts::{apply_contact_change, create_as_update, insert_contacts, ContactRow};
 use crate::api::tags::insert_tags;
 use crate::db::Db;
 use crate::tenancy::{find_location, Location};
@@ -49,7 +49,9 @@ const CITIES: &[(&str, &str)] = &[
     ("Boston", "MA"),
     ("Phoenix", "AZ"),
 ];
-const SOURCES: &[&str] = &["website", "facebook", "google", "referral", "import", "event"];
+const SOURCES: &[&str] = &[
+    "website", "facebook", "google", "referral", "import", "event",
+];
 const COMPANIES: &[&str] = &["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark"];
 
 /// One generated contact, as the API's create body.
@@ -142,7 +144,8 @@ pub async fn seed_contacts(
                 let updated = added + rng.gen_range(0..=(now - added));
                 let mut row = ContactRow::new_row(&location, &created_by, added, updated);
                 let change = create_as_update(generate(&mut rng, serial, run));
-                let row_tags = apply_change(&mut row, change, &location)
+                let row_tags = apply_contact_change(db, &mut row, change, &location)
+                    .await
                     .map_err(|e| anyhow::anyhow!("generated contact refused: {e}"))?
                     .unwrap_or_default();
                 tags.push(row_tags);

@@ -17,6 +17,8 @@ use crate::state::AppState;
 pub enum Kind {
     String,
     Bool,
+    /// A JSON number.
+    Number,
     Email,
     /// An ISO 8601 date-time with a zone.
     DateTime,
@@ -105,6 +107,9 @@ fn type_messages(name: &str, kind: Kind) -> Vec<String> {
     match kind {
         Kind::String => vec![format!("{name} must be a string")],
         Kind::Bool => vec![format!("{name} must be a boolean value")],
+        Kind::Number => vec![format!(
+            "{name} must be a number conforming to the specified constraints"
+        )],
         Kind::Email => vec![format!("{name} must be an email")],
         Kind::DateTime => vec![format!("{name} must be a valid ISO 8601 date string")],
         Kind::OneOf(values) => vec![format!(
@@ -132,7 +137,7 @@ fn check_value(value: &Value, field: &Field, name: &str, errors: &mut Vec<String
                 errors.push(format!("{name} should not be empty"));
             }
         }
-        (Kind::Bool, Value::Bool(_)) | (Kind::Any, _) => {}
+        (Kind::Bool, Value::Bool(_)) | (Kind::Number, Value::Number(_)) | (Kind::Any, _) => {}
         (Kind::Email, Value::String(s)) => {
             if !is_email(s) {
                 errors.push(format!("{name} must be an email"));
@@ -322,6 +327,7 @@ mod tests {
         optional("due", Kind::DateTime),
         optional("dnd", Kind::Object(NESTED)),
         optional("limit", Kind::QueryInt { min: 1, max: 100 }),
+        optional("position", Kind::Number),
     ];
 
     fn errors(v: Value) -> Vec<String> {
@@ -332,7 +338,7 @@ mod tests {
     fn valid_input_passes() {
         assert!(errors(
             json!({"title":"t","done":true,"email":"a@b.co","tags":["x"],
-            "due":"2020-10-25T11:00:00Z","dnd":{"status":"active"},"limit":"5"})
+            "due":"2020-10-25T11:00:00Z","dnd":{"status":"active"},"limit":"5","position":1.5})
         )
         .is_empty());
         assert!(errors(json!({"title":"t","done":null,"email":null})).is_empty());
@@ -386,6 +392,10 @@ mod tests {
         assert_eq!(
             errors(json!({"title":"t","limit":"500"})),
             vec!["limit must not be greater than 100"]
+        );
+        assert_eq!(
+            errors(json!({"title":"t","position":"1"})),
+            vec!["position must be a number conforming to the specified constraints"]
         );
         assert_eq!(
             errors(json!({"title":"t","limit":"ten"})),

@@ -5,6 +5,7 @@
 pub mod appointments;
 pub mod businesses;
 pub mod contacts;
+pub mod custom_fields;
 pub mod error;
 pub mod notes;
 pub mod patch;

@@ -449,13 +449,15 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<(serde_json::
                 )?,
             );
             let started = std::time::Instant::now();
-            let written =
-                hilo_server::seed::seed_contacts(db, &location, count, seed, |n| bar.set_position(n))
-                    .await?;
+            let written = hilo_server::seed::seed_contacts(db, &location, count, seed, |n| {
+                bar.set_position(n)
+            })
+            .await?;
             bar.finish_and_clear();
             let seconds = started.elapsed().as_secs_f64();
             let rate = written as f64 / seconds.max(f64::EPSILON);
-            let text = format!("seeded {written} contacts in {seconds:.1} s ({rate:.0} contacts/s)");
+            let text =
+                format!("seeded {written} contacts in {seconds:.1} s ({rate:.0} contacts/s)");
             (
                 json!({ "contacts": written, "seconds": seconds, "contactsPerSecond": rate }),
                 text,

@@ -9,16 +9,15 @@ use axum::Router;
 use chrono::Datelike;
 use hilo_types::contacts::{
     Contact, ContactListItem, ContactResponse, ContactsByBusinessResponse, ContactsListResponse,
-    ContactsMeta, CreateContact, CreatedBy, CustomFieldInput, CustomFieldValue, DndSettings,
-    InboundDndSettings, SearchContact, SuccededResponse, UpdateContact, UpdateContactResponse,
-    UpsertContact,
+    ContactsMeta, CreateContact, CreatedBy, CustomFieldValue, DndSettings, InboundDndSettings,
+    SearchContact, SuccededResponse, UpdateContact, UpdateContactResponse, UpsertContact,
 };
 use hilo_types::Patch;
 use serde::{Deserialize, Serialize};
 
 use super::duplicates::reject_duplicate;
-use super::route;
 use super::tags::{load_tags, load_tags_for, normalize_tags, replace_tags};
+use super::{custom_fields, route};
 use crate::auth::Auth;
 use crate::db::Flag;
 use crate::endpoints::Operation;
@@ -310,7 +309,8 @@ impl ContactRow {
         }
         sql.push(", ").bind_int(i64::from(self.dnd.0));
         sql.push(", ").bind_maybe_text(text(&self.dnd_settings));
-        sql.push(", ").bind_maybe_text(text(&self.inbound_dnd_settings));
+        sql.push(", ")
+            .bind_maybe_text(text(&self.inbound_dnd_settings));
         sql.push(", ").bind_text(self.contact_type.clone());
         for value in [
             &self.source,
@@ -570,12 +570,33 @@ pub(crate) fn create_as_update(body: CreateContact) -> UpdateContact {
     }
 }
 
+/// Applies `change` to `row` as [`apply_change`] does, resolving its custom field values against
+/// the location's definitions first.
+pub(crate) async fn apply_contact_change(
+    db: &crate::db::Db,
+    row: &mut ContactRow,
+    mut change: UpdateContact,
+    location: &Location,
+) -> ApiResult<Option<Vec<String>>> {
+    let custom_fields = custom_fields::contact_values(
+        db,
+        location,
+        row.custom_fields(),
+        change.custom_fields.take(),
+    )
+    .await;
+    apply_change(row, change, location, custom_fields)
+}
+
 /// Applies `change` to `row`, normalising as HighLevel does (E.164 phones, derived lower-case
-/// fields, ISO birth dates). Returns the new tag set when the change replaces it.
-pub(crate) fn apply_change(
+/// fields, ISO birth dates), with the custom field values already resolved against the
+/// location's definitions (their 422 messages join the others). Returns the new tag set when
+/// the change replaces it.
+fn apply_change(
     row: &mut ContactRow,
     change: UpdateContact,
     location: &Location,
+    custom_fields: ApiResult<Option<Vec<CustomFieldValue>>>,
 ) -> ApiResult<Option<Vec<String>>> {
     let mut errors = Vec::new();
 
@@ -661,14 +682,18 @@ pub(crate) fn apply_change(
     if let Some(inbound) = change.inbound_dnd_settings {
         row.inbound_dnd_settings = Some(to_json::<InboundDndSettings>(&inbound));
     }
-    if let Some(inputs) = change.custom_fields {
-        match merge_custom_fields(row.custom_fields(), inputs) {
-            Ok(merged) => row.custom_fields = to_json(&merged),
-            Err(e) => return Err(e),
-        }
+    let mut refused = None;
+    match custom_fields {
+        Ok(Some(values)) => row.custom_fields = to_json(&values),
+        Ok(None) => {}
+        Err(ApiError::Unprocessable(messages)) => errors.extend(messages),
+        Err(e) => refused = Some(e),
     }
     if !errors.is_empty() {
         return Err(ApiError::Unprocessable(errors));
+    }
+    if let Some(e) = refused {
+        return Err(e);
     }
     Ok(change.tags.map(|tags| normalize_tags(&tags)))
 }
@@ -684,30 +709,6 @@ fn merge_dnd(mut current: DndSettings, change: DndSettings) -> DndSettings {
     }
     take!(call, email, sms, whatsapp, gmb, fb, rcs);
     current
-}
-
-/// Listed custom fields change, the others keep their values; a `null` value clears one. Until
-/// the location's field definitions exist (custom fields API), fields are addressed by id.
-fn merge_custom_fields(
-    mut current: Vec<CustomFieldValue>,
-    inputs: Vec<CustomFieldInput>,
-) -> ApiResult<Vec<CustomFieldValue>> {
-    for input in inputs {
-        let Some(id) = input.id.clone().filter(|id| !id.is_empty()) else {
-            return Err(match input.key {
-                Some(key) => {
-                    ApiError::bad_request(format!("Custom field with key {key} not found"))
-                }
-                None => ApiError::unprocessable("customFields.id should not be empty"),
-            });
-        };
-        let value = input.value().cloned().unwrap_or(serde_json::Value::Null);
-        current.retain(|field| field.id != id);
-        if !value.is_null() {
-            current.push(CustomFieldValue { id, value });
-        }
-    }
-    Ok(current)
 }
 
 /// A phone number in E.164, read in the given country when it has no `+` prefix.
@@ -848,7 +849,9 @@ async fn create_contact(
 ) -> ApiResult<Reply<ContactResponse>> {
     let location = token_location(&state, &auth).await?;
     let mut row = ContactRow::new_for(&auth, &location);
-    let tags = apply_change(&mut row, create_as_update(body), &location)?.unwrap_or_default();
+    let tags = apply_contact_change(&state.db, &mut row, create_as_update(body), &location)
+        .await?
+        .unwrap_or_default();
     reject_duplicate(&state, &location, &row, None).await?;
     insert_new(&state, &row, &tags).await?;
     Ok(Reply::created(ContactResponse {
@@ -879,7 +882,7 @@ async fn update_contact(
     let mut row = load_contact(&state, &auth, &contact_id).await?;
     let before = row.clone();
     let location = token_location(&state, &auth).await?;
-    let new_tags = apply_change(&mut row, change, &location)?;
+    let new_tags = apply_contact_change(&state.db, &mut row, change, &location).await?;
     // The create rule holds for a changed email or phone too (dossier §7 #7).
     reject_duplicate(&state, &location, &row, Some(&before)).await?;
     let tags = save_update(&state, &mut row, new_tags).await?;
@@ -1186,8 +1189,6 @@ async fn bulk_business(
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
 
     #[test]
@@ -1235,7 +1236,7 @@ mod tests {
             name: Patch::Value("Rosan Van Deo".into()),
             ..Default::default()
         };
-        apply_change(&mut row, change, &location()).unwrap();
+        apply_change(&mut row, change, &location(), Ok(None)).unwrap();
         assert_eq!(row.first_name.as_deref(), Some("Rosan"));
         assert_eq!(row.last_name.as_deref(), Some("Van Deo"));
         assert_eq!(row.full_name_lower.as_deref(), Some("rosan van deo"));
@@ -1245,58 +1246,9 @@ mod tests {
             first_name: Patch::Value("Ann".into()),
             ..Default::default()
         };
-        apply_change(&mut row, change, &location()).unwrap();
+        apply_change(&mut row, change, &location(), Ok(None)).unwrap();
         assert_eq!(row.name.as_deref(), Some("Ann Van Deo"));
         assert_eq!(row.first_name_lower.as_deref(), Some("ann"));
-    }
-
-    #[test]
-    fn custom_fields_merge_by_id() {
-        let current = vec![
-            CustomFieldValue {
-                id: "a".into(),
-                value: json!("1"),
-            },
-            CustomFieldValue {
-                id: "b".into(),
-                value: json!("2"),
-            },
-        ];
-        let inputs = vec![
-            CustomFieldInput {
-                id: Some("a".into()),
-                value: Some(json!(null)),
-                ..Default::default()
-            },
-            CustomFieldInput {
-                id: Some("c".into()),
-                field_value: Some(json!(["x"])),
-                ..Default::default()
-            },
-        ];
-        let merged = merge_custom_fields(current, inputs).unwrap();
-        assert_eq!(
-            merged,
-            vec![
-                CustomFieldValue {
-                    id: "b".into(),
-                    value: json!("2")
-                },
-                CustomFieldValue {
-                    id: "c".into(),
-                    value: json!(["x"])
-                },
-            ]
-        );
-        let key_only = vec![CustomFieldInput {
-            key: Some("k".into()),
-            value: Some(json!(1)),
-            ..Default::default()
-        }];
-        assert!(matches!(
-            merge_custom_fields(vec![], key_only),
-            Err(ApiError::BadRequest(_))
-        ));
     }
 
     #[test]

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::contacts::{
-    apply_change, create_as_update, insert_new, load_contact, save_update, to_e164, token_location,
-    ContactRow,
+    apply_contact_change, create_as_update, insert_new, load_contact, save_update, to_e164,
+    token_location, ContactRow,
 };
 use super::route;
 use super::tags::load_tags;
@@ -166,7 +166,9 @@ async fn upsert_contact(
     // The new contact it would be: the input validated and normalised before anything is read
     // or written, and the identifiers in their stored form.
     let mut created = ContactRow::new_for(&auth, &location);
-    let tags = apply_change(&mut created, change.clone(), &location)?.unwrap_or_default();
+    let tags = apply_contact_change(&state.db, &mut created, change.clone(), &location)
+        .await?
+        .unwrap_or_default();
     if !create_new {
         let mut matched: Option<String> = None;
         for identifier in location.unique_identifiers() {
@@ -188,7 +190,7 @@ async fn upsert_contact(
         }
         if let Some(id) = matched {
             let mut row = load_contact(&state, &auth, &id).await?;
-            let new_tags = apply_change(&mut row, change, &location)?;
+            let new_tags = apply_contact_change(&state.db, &mut row, change, &location).await?;
             let tags = save_update(&state, &mut row, new_tags).await?;
             return Ok(Reply::ok(UpsertContactResponse {
                 new: false,

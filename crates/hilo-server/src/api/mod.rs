@@ -5,6 +5,7 @@
 pub mod appointments;
 pub mod businesses;
 pub mod contacts;
+pub mod custom_fields;
 pub mod duplicates;
 pub mod marketplace;
 pub mod notes;
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
     let router = appointments::routes(router);
     let router = oauth::routes(router);
     let router = marketplace::routes(router);
+    let router = custom_fields::routes(router);
     businesses::routes(router)
 }
 

@@ -17,7 +17,24 @@ fn chrono_like(s: &str) -> bool {
     b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':' && b[16] == b':' && b[19] == b'.'
 }
 
-fn full_create_body(location: &str) -> Value {
+/// Custom fields of the main location that the full bodies use: a text, a number and a
+/// multiple-options field.
+struct Fields {
+    text: String,
+    number: String,
+    multi: String,
+}
+
+async fn fields(s: &crate::harness::TestServer) -> Fields {
+    let id = |field: Value| field["id"].as_str().unwrap().to_owned();
+    Fields {
+        text: id(s.custom_field(json!({"name": "Nickname", "dataType": "TEXT"})).await),
+        number: id(s.custom_field(json!({"name": "Score", "dataType": "NUMERICAL"})).await),
+        multi: id(s.custom_field(json!({"name": "Letters", "dataType": "MULTIPLE_OPTIONS", "options": ["a", "b", "c"]})).await),
+    }
+}
+
+fn full_create_body(location: &str, f: &Fields) -> Value {
     json!({
         "locationId": location,
         "firstName": "Rosan",
@@ -36,7 +53,7 @@ fn full_create_body(location: &str) -> Value {
         "dndSettings": {"Call": {"status": "active", "message": "m", "code": "c"}, "Email": {"status": "inactive"}},
         "inboundDndSettings": {"all": {"status": "active", "message": "m"}},
         "tags": [" VIP ", "vip", "New Lead"],
-        "customFields": [{"id": "6dvNaf7VhkQ9snc5vnjJ", "field_value": "My Text"}, {"id": "NumericFieldId000001", "value": 100}],
+        "customFields": [{"id": f.text, "field_value": "My Text"}, {"id": f.number, "value": 100}],
         "source": "public api",
         "dateOfBirth": "1990-09-25",
         "country": "US",
@@ -46,7 +63,7 @@ fn full_create_body(location: &str) -> Value {
 }
 
 /// The stored fields of the full create body, as HighLevel returns them.
-fn expected_contact(id: &str, location: &str) -> Value {
+fn expected_contact(id: &str, location: &str, f: &Fields) -> Value {
     json!({
         "id": id,
         "locationId": location,
@@ -76,7 +93,7 @@ fn expected_contact(id: &str, location: &str) -> Value {
         "gender": "male",
         "tags": ["vip", "new lead"],
         "dateOfBirth": "1990-09-25T00:00:00.000Z",
-        "customFields": [{"id": "6dvNaf7VhkQ9snc5vnjJ", "value": "My Text"}, {"id": "NumericFieldId000001", "value": 100}],
+        "customFields": [{"id": f.text, "value": "My Text"}, {"id": f.number, "value": 100}],
         "additionalEmails": [],
         "followers": []
     })
@@ -96,7 +113,8 @@ fn strip_generated(contact: &mut Value) {
 
 on_both! {
     async fn create_then_get_returns_every_field(s) {
-        let (st, body) = s.post("/contacts/", full_create_body(s.loc())).await;
+        let f = fields(s).await;
+        let (st, body) = s.post("/contacts/", full_create_body(s.loc(), &f)).await;
         assert_eq!(st, StatusCode::CREATED, "{body}");
         assert!(body["traceId"].is_string());
         let mut created = body["contact"].clone();
@@ -104,7 +122,7 @@ on_both! {
         assert_eq!(id.len(), 20);
         assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()));
         strip_generated(&mut created);
-        let mut want = expected_contact(&id, s.loc());
+        let mut want = expected_contact(&id, s.loc(), &f);
         // The create response adds these (spec: CreateContactSchema).
         want["deleted"] = json!(false);
         want["birthMonth"] = json!(9);
@@ -116,7 +134,7 @@ on_both! {
         assert_eq!(body.as_object().unwrap().keys().collect::<Vec<_>>(), vec!["contact", "traceId"]);
         let mut got = body["contact"].clone();
         strip_generated(&mut got);
-        assert_eq!(got, expected_contact(&id, s.loc()));
+        assert_eq!(got, expected_contact(&id, s.loc(), &f));
     }
 
     async fn minimal_contact_omits_absent_fields(s) {
@@ -137,13 +155,14 @@ on_both! {
     }
 
     async fn update_changes_only_what_is_sent(s) {
-        let (_, body) = s.post("/contacts/", full_create_body(s.loc())).await;
+        let f = fields(s).await;
+        let (_, body) = s.post("/contacts/", full_create_body(s.loc(), &f)).await;
         let id = body["contact"]["id"].as_str().unwrap().to_owned();
         let date_added = body["contact"]["dateAdded"].clone();
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         let change = json!({
             "firstName": "Ann", "city": null, "phone": "(202) 555-0143", "tags": ["Only"],
-            "customFields": [{"id": "6dvNaf7VhkQ9snc5vnjJ", "field_value": null}, {"id": "Another00000000000id", "fieldValue": ["a", "b"]}],
+            "customFields": [{"id": f.text, "field_value": null}, {"id": f.multi, "fieldValue": ["a", "b"]}],
             "dndSettings": {"Email": {"status": "permanent"}},
             "companyName": "New Co", "dateOfBirth": "12/31/1985"
         });
@@ -151,7 +170,7 @@ on_both! {
         assert_eq!(st, StatusCode::OK, "{body}");
         assert_eq!(body["succeded"], true);
         assert!(body["traceId"].is_string());
-        let mut want = expected_contact(&id, s.loc());
+        let mut want = expected_contact(&id, s.loc(), &f);
         let w = want.as_object_mut().unwrap();
         w.insert("firstName".into(), json!("Ann"));
         w.insert("firstNameLowerCase".into(), json!("ann"));
@@ -160,7 +179,7 @@ on_both! {
         w.remove("city");
         w.insert("phone".into(), json!("+12025550143"));
         w.insert("tags".into(), json!(["only"]));
-        w.insert("customFields".into(), json!([{"id": "NumericFieldId000001", "value": 100}, {"id": "Another00000000000id", "value": ["a", "b"]}]));
+        w.insert("customFields".into(), json!([{"id": f.number, "value": 100}, {"id": f.multi, "value": ["a", "b"]}]));
         w.insert("dndSettings".into(), json!({"Call": {"status": "active", "message": "m", "code": "c"}, "Email": {"status": "permanent"}}));
         w.insert("companyName".into(), json!("New Co"));
         w.insert("dateOfBirth".into(), json!("1985-12-31T00:00:00.000Z"));

@@ -48,6 +48,7 @@ struct Fixture {
     task: String,
     note: String,
     business: String,
+    custom_field: String,
     location: String,
     company: String,
     app: TestApp,
@@ -67,8 +68,12 @@ async fn fixture(s: &TestServer) -> Fixture {
     let (_, business) = s
         .post("/businesses/", json!({"name": "B", "locationId": s.loc()}))
         .await;
+    let field = s
+        .custom_field(json!({"name": format!("Fix {contact}"), "dataType": "TEXT"}))
+        .await;
     let every_scope: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
     Fixture {
+        custom_field: field["id"].as_str().unwrap().to_owned(),
         task: task["task"]["id"].as_str().unwrap().to_owned(),
         note: note["note"]["id"].as_str().unwrap().to_owned(),
         business: business["buiseness"]["id"].as_str().unwrap().to_owned(),
@@ -239,6 +244,22 @@ fn sample(operation: Operation, f: &Fixture) -> Sample {
             format!("/businesses/{}", f.business),
             Some(json!({"name": "Renamed"})),
         ),
+        Operation::ListCustomFields => (
+            format!("/locations/{location}/customFields?model=contact"),
+            None,
+        ),
+        Operation::CreateCustomField => (
+            format!("/locations/{location}/customFields"),
+            Some(json!({"name": "Size", "dataType": "SINGLE_OPTIONS", "options": ["S", "M"]})),
+        ),
+        Operation::GetCustomField | Operation::DeleteCustomField => (
+            format!("/locations/{location}/customFields/{}", f.custom_field),
+            None,
+        ),
+        Operation::UpdateCustomField => (
+            format!("/locations/{location}/customFields/{}", f.custom_field),
+            Some(json!({"name": "Renamed field", "placeholder": "p"})),
+        ),
         Operation::LocationToken => (
             "/oauth/locationToken".to_owned(),
             Some(json!({"companyId": company, "locationId": location})),
@@ -268,6 +289,7 @@ fn specs() -> &'static [Value] {
         [
             "contacts.json",
             "businesses.json",
+            "locations.json",
             "oauth.json",
             "marketplace.json",
         ]
@@ -313,6 +335,7 @@ async fn snapshot(s: &TestServer, f: &Fixture) -> Vec<Value> {
         format!("/contacts/{}/notes", f.contact),
         format!("/contacts/?locationId={}", s.loc()),
         format!("/businesses/?locationId={}", s.loc()),
+        format!("/locations/{}/customFields?model=all", s.loc()),
     ] {
         let (_, mut body) = s.get(&path).await;
         body.as_object_mut().unwrap().remove("traceId");

@@ -135,11 +135,22 @@ impl TestServer {
         let other_token = token_for(&other_location, &Scope::ALL).await;
         let readonly_token = token_for(
             &location,
-            &[Scope::ContactsReadonly, Scope::BusinessesReadonly],
+            &[
+                Scope::ContactsReadonly,
+                Scope::BusinessesReadonly,
+                Scope::LocationsCustomFieldsReadonly,
+            ],
         )
         .await;
-        let write_only_token =
-            token_for(&location, &[Scope::ContactsWrite, Scope::BusinessesWrite]).await;
+        let write_only_token = token_for(
+            &location,
+            &[
+                Scope::ContactsWrite,
+                Scope::BusinessesWrite,
+                Scope::LocationsCustomFieldsWrite,
+            ],
+        )
+        .await;
         let businesses_only_token = token_for(
             &location,
             &[Scope::BusinessesReadonly, Scope::BusinessesWrite],
@@ -250,6 +261,14 @@ impl TestServer {
         created["contact"]["id"].as_str().unwrap().to_owned()
     }
 
+    /// Creates a custom field definition in the main location and returns it.
+    pub async fn custom_field(&self, body: Value) -> Value {
+        let path = format!("/locations/{}/customFields", self.loc());
+        let (status, created) = self.post(&path, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        created["customField"].clone()
+    }
+
     /// Row counts of every table holding location data: a write anywhere changes them.
     pub async fn counts(&self) -> Vec<(String, i64)> {
         let mut out = Vec::new();
@@ -259,6 +278,7 @@ impl TestServer {
             "tasks",
             "notes",
             "businesses",
+            "custom_fields",
             "api_tokens",
             "locations",
             "users",

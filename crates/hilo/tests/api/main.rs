@@ -10,6 +10,7 @@ mod consent;
 mod contacts;
 mod contract;
 mod control;
+mod custom_fields;
 mod duplicates;
 mod notes;
 mod oauth;
