@@ -16,6 +16,7 @@ use hilo_types::Patch;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::followers::{load_followers, load_followers_for};
 use super::route;
 use super::tags::{load_tags, load_tags_for, normalize_tags, replace_tags};
 use crate::auth::Auth;
@@ -756,9 +757,9 @@ async fn get_contact(
 ) -> ApiResult<Reply<ContactResponse>> {
     let row = load_contact(&state, &auth, &contact_id).await?;
     let tags = load_tags(state.db.read(), &row.location_id, &row.id).await?;
-    Ok(Reply::ok(ContactResponse {
-        contact: row.to_contact(tags),
-    }))
+    let mut contact = row.to_contact(tags);
+    contact.followers = load_followers(state.db.read(), &row.location_id, &row.id).await?;
+    Ok(Reply::ok(ContactResponse { contact }))
 }
 
 async fn update_contact(
@@ -782,9 +783,11 @@ async fn update_contact(
         Some(tags) => tags,
         None => load_tags(state.db.read(), &row.location_id, &row.id).await?,
     };
+    let mut contact = row.to_contact(tags);
+    contact.followers = load_followers(state.db.read(), &row.location_id, &row.id).await?;
     Ok(Reply::ok(UpdateContactResponse {
         succeded: true,
-        contact: row.to_contact(tags),
+        contact,
     }))
 }
 
@@ -797,7 +800,14 @@ async fn delete_contact(
     let row = load_contact(&state, &auth, &contact_id).await?;
     // The contact and everything under it go together or not at all.
     let mut tx = state.db.write().begin().await?;
-    for table in ["contact_tags", "tasks", "notes"] {
+    for table in [
+        "contact_tags",
+        "tasks",
+        "notes",
+        "contact_followers",
+        "contact_campaigns",
+        "contact_workflows",
+    ] {
         sqlx::query(&format!(
             "DELETE FROM {table} WHERE location_id = $1 AND contact_id = $2"
         ))
@@ -811,6 +821,16 @@ async fn delete_contact(
         .bind(&row.id)
         .execute(&mut *tx)
         .await?;
+    // The tombstone lets bulk operations answer "contact is deleted".
+    sqlx::query(
+        "INSERT INTO deleted_contacts (id, location_id, deleted_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&row.id)
+    .bind(&row.location_id)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Reply::ok(SuccededResponse { succeded: true }))
 }
@@ -874,9 +894,13 @@ async fn with_tags(
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut tags: HashMap<String, Vec<String>> =
         load_tags_for(state.db.read(), location_id, &ids).await?;
+    let mut followers = load_followers_for(state.db.read(), location_id, &ids).await?;
     Ok(rows
         .iter()
-        .map(|row| row.to_list_item(tags.remove(&row.id).unwrap_or_default()))
+        .map(|row| ContactListItem {
+            followers: followers.remove(&row.id).unwrap_or_default(),
+            ..row.to_list_item(tags.remove(&row.id).unwrap_or_default())
+        })
         .collect())
 }
 

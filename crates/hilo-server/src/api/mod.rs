@@ -3,13 +3,17 @@
 //! auth extractor knows which scope to demand.
 
 pub mod appointments;
+pub mod bulk_tags;
 pub mod businesses;
+pub mod campaigns;
 pub mod contacts;
+pub mod followers;
 pub mod marketplace;
 pub mod notes;
 pub mod oauth;
 pub mod tags;
 pub mod tasks;
+pub mod workflows;
 
 use axum::handler::Handler;
 use axum::routing::{on, MethodFilter};
@@ -24,6 +28,10 @@ pub fn router() -> Router<AppState> {
     let router = tasks::routes(router);
     let router = notes::routes(router);
     let router = tags::routes(router);
+    let router = bulk_tags::routes(router);
+    let router = followers::routes(router);
+    let router = campaigns::routes(router);
+    let router = workflows::routes(router);
     let router = appointments::routes(router);
     let router = oauth::routes(router);
     let router = marketplace::routes(router);
