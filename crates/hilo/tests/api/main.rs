@@ -5,11 +5,14 @@
 
 mod harness;
 
+mod bulk_tags;
 mod businesses;
+mod campaigns;
 mod consent;
 mod contacts;
 mod contract;
 mod control;
+mod followers;
 mod notes;
 mod oauth;
 mod ratelimit;
