@@ -117,6 +117,24 @@ on_both! {
         assert_eq!(s.counts().await, want);
     }
 
+    async fn concurrent_follower_adds_keep_every_follower(s) {
+        let contact = s.contact(json!({"firstName": "Popular"})).await;
+        let mut ids = Vec::new();
+        for i in 0..8 {
+            ids.push(users::create_location_user(&s.db, s.loc(), &format!("f{i}@example.com"), None).await.unwrap().id);
+        }
+        let path = format!("/contacts/{contact}/followers");
+        let requests = ids.iter().map(|id| s.post(&path, json!({"followers": [id]})));
+        for (st, body) in futures::future::join_all(requests).await {
+            assert_eq!(st, StatusCode::CREATED, "{body}");
+        }
+        let (_, got) = s.get(&format!("/contacts/{contact}")).await;
+        let mut followers: Vec<String> = got["contact"]["followers"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_owned()).collect();
+        followers.sort();
+        ids.sort();
+        assert_eq!(followers, ids);
+    }
+
     async fn followers_stay_in_their_location(s) {
         let mine = users::create_location_user(&s.db, s.loc(), "mine@example.com", None).await.unwrap().id;
         let theirs = users::create_location_user(&s.db, &s.other_location.id, "theirs@example.com", None).await.unwrap().id;
