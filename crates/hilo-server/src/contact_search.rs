@@ -77,10 +77,7 @@ impl Op {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     /// Text compared case-insensitively; `lowered`: the column already holds it lower-cased.
-    Text {
-        expr: &'static str,
-        lowered: bool,
-    },
+    Text { expr: &'static str, lowered: bool },
     /// Text compared exactly (ids).
     Exact(&'static str),
     /// An E.164 phone: `eq` reads the value as a phone, `contains` matches its digits.
@@ -91,7 +88,13 @@ enum Kind {
     Millis(&'static str),
     /// A `YYYY-MM-DD` date.
     Date(&'static str),
-    Tags,
+    /// Rows of a table under the contact (`tags`, `followers`, workflow enrolments): `eq`
+    /// holds when one of them has the value, `not_eq` when none has.
+    Members {
+        table: &'static str,
+        column: &'static str,
+        fold_case: bool,
+    },
     /// A DND channel's `status`, inside a JSON column.
     DndStatus {
         column: &'static str,
@@ -146,6 +149,22 @@ const fn field(name: &'static str, kind: Kind, ops: &'static [Op]) -> FieldDef {
     FieldDef { name, kind, ops }
 }
 
+const TAGS: Kind = Kind::Members {
+    table: "contact_tags",
+    column: "tag",
+    fold_case: true,
+};
+const FOLLOWERS: Kind = Kind::Members {
+    table: "contact_followers",
+    column: "user_id",
+    fold_case: false,
+};
+const WORKFLOWS: Kind = Kind::Members {
+    table: "contact_workflows",
+    column: "workflow_id",
+    fold_case: false,
+};
+
 /// The filterable fields of dossier §4.4, each with the operators HighLevel allows on it.
 #[rustfmt::skip]
 const FIELDS: &[FieldDef] = &[
@@ -169,16 +188,17 @@ const FIELDS: &[FieldDef] = &[
     field("dnd", Kind::Bool("dnd"), EQ_OPS),
     field("validEmail", Kind::NoData, EQ_OPS),
     field("isValidWhatsapp", Kind::NoData, EQ_OPS),
-    field("followers", Kind::NoData, EQ_OPS),
+    field("followers", FOLLOWERS, EQ_OPS),
     field("website", text("website"), EQ_OPS),
-    field("tags", Kind::Tags, TEXT_OPS),
+    field("tags", TAGS, TEXT_OPS),
     field("dateAdded", Kind::Millis("date_added"), DATE_OPS),
     field("dateUpdated", Kind::Millis("date_updated"), DATE_OPS),
     field("dateOfBirth", Kind::Date("date_of_birth"), DATE_OPS),
     field("lastEmailClickedDate", Kind::NoData, DATE_OPS),
     field("lastEmailOpenedDate", Kind::NoData, DATE_OPS),
     field("lastAppointment", Kind::NoData, DATE_OPS),
-    field("activeWorkflows", Kind::NoData, EQ_OPS),
+    // hilo's workflows do not run: every enrolment is active, none finished.
+    field("activeWorkflows", WORKFLOWS, EQ_OPS),
     field("finishedWorkflows", Kind::NoData, EQ_OPS),
     field("dndSettings.Email.status", Kind::DndStatus { column: "dnd_settings", channel: "Email" }, ID_OPS),
     field("dndSettings.SMS.status", Kind::DndStatus { column: "dnd_settings", channel: "SMS" }, ID_OPS),
@@ -773,7 +793,10 @@ fn stored_form(kind: Kind, op: Op, text: String, ctx: &SearchContext) -> String 
             }
         }
         Kind::Phone => crate::api::contacts::to_e164(&text, &ctx.country).unwrap_or(text),
-        Kind::Text { .. } | Kind::Tags => text.to_lowercase(),
+        Kind::Text { .. }
+        | Kind::Members {
+            fold_case: true, ..
+        } => text.to_lowercase(),
         _ => text,
     }
 }
@@ -926,9 +949,6 @@ impl Filter {
     }
 }
 
-const TAG_EXISTS: &str = "EXISTS (SELECT 1 FROM contact_tags t WHERE t.location_id = \
-                          contacts.location_id AND t.contact_id = contacts.id";
-
 impl Condition {
     fn push_sql(&self, sql: &mut SqlBuilder, backend: Backend) {
         let dnd_expr;
@@ -951,7 +971,7 @@ impl Condition {
                 };
                 (dnd_expr.as_str(), dnd_expr.clone())
             }
-            Kind::Tags => return self.push_tags(sql),
+            Kind::Members { table, column, .. } => return self.push_members(sql, table, column),
             Kind::NoData => {
                 let matches = matches!(
                     self.test,
@@ -1014,33 +1034,30 @@ impl Condition {
         }
     }
 
-    /// Tags are rows of `contact_tags`: `eq` matches a contact with such a tag, `not_eq` one
-    /// without it.
-    fn push_tags(&self, sql: &mut SqlBuilder) {
+    /// `EXISTS` over the contact's rows of `table`: with `eq`, one whose `column` is the value;
+    /// with `not_eq`, none.
+    fn push_members(&self, sql: &mut SqlBuilder, table: &str, column: &str) {
+        let negated = matches!(
+            self.test,
+            Test::NotEq(_) | Test::NotContains(_) | Test::NotExists | Test::Range(_)
+        );
+        sql.push(if negated { "NOT " } else { "" }).push(&format!(
+            "EXISTS (SELECT 1 FROM {table} m WHERE m.location_id = contacts.location_id \
+             AND m.contact_id = contacts.id"
+        ));
         match &self.test {
             Test::Eq(v) | Test::NotEq(v) => {
-                let negated = matches!(self.test, Test::NotEq(_));
-                sql.push(if negated { "NOT " } else { "" })
-                    .push(TAG_EXISTS)
-                    .push(" AND t.tag = ");
+                sql.push(&format!(" AND m.{column} = "));
                 bind(sql, v);
-                sql.push(")");
             }
             Test::Contains(t) | Test::NotContains(t) => {
-                let negated = matches!(self.test, Test::NotContains(_));
-                sql.push(if negated { "NOT " } else { "" })
-                    .push(TAG_EXISTS)
-                    .push(" AND t.tag LIKE ")
+                sql.push(&format!(" AND m.{column} LIKE "))
                     .bind_text(like_contains(t))
-                    .push(" ESCAPE '\\')");
+                    .push(" ESCAPE '\\'");
             }
-            Test::Exists => {
-                sql.push(TAG_EXISTS).push(")");
-            }
-            Test::NotExists | Test::Range(_) => {
-                sql.push("NOT ").push(TAG_EXISTS).push(")");
-            }
+            Test::Exists | Test::NotExists | Test::Range(_) => {}
         }
+        sql.push(")");
     }
 }
 

@@ -25,6 +25,8 @@ pub enum Kind {
     /// One of a fixed set of strings.
     OneOf(&'static [&'static str]),
     StringArray,
+    /// An array of strings of at most this many elements (class-validator's `@ArrayMaxSize`).
+    StringArrayMax(usize),
     /// A nested object, itself strictly whitelisted.
     Object(&'static [Field]),
     /// An array of nested objects.
@@ -92,7 +94,10 @@ fn check_object(
             // class-validator's @IsOptional lets both undefined and null through.
             None | Some(Value::Null) if !field.required => {}
             None | Some(Value::Null) => {
-                if !matches!(field.kind, Kind::Bool | Kind::StringArray | Kind::Object(_)) {
+                if !matches!(
+                    field.kind,
+                    Kind::Bool | Kind::StringArray | Kind::StringArrayMax(_) | Kind::Object(_)
+                ) {
                     errors.push(format!("{name} should not be empty"));
                 }
                 errors.extend(type_messages(&name, field.kind));
@@ -116,7 +121,7 @@ fn type_messages(name: &str, kind: Kind) -> Vec<String> {
             "{name} must be one of the following values: {}",
             values.join(", ")
         )],
-        Kind::StringArray => vec![
+        Kind::StringArray | Kind::StringArrayMax(_) => vec![
             format!("each value in {name} must be a string"),
             format!("{name} must be an array"),
         ],
@@ -150,6 +155,14 @@ fn check_value(value: &Value, field: &Field, name: &str, errors: &mut Vec<String
         }
         (Kind::OneOf(values), Value::String(s)) if values.contains(&s.as_str()) => {}
         (Kind::StringArray, Value::Array(items)) => {
+            if items.iter().any(|v| !v.is_string()) {
+                errors.push(format!("each value in {name} must be a string"));
+            }
+        }
+        (Kind::StringArrayMax(max), Value::Array(items)) => {
+            if items.len() > max {
+                errors.push(format!("{name} must contain no more than {max} elements"));
+            }
             if items.iter().any(|v| !v.is_string()) {
                 errors.push(format!("each value in {name} must be a string"));
             }
@@ -328,6 +341,7 @@ mod tests {
         optional("dnd", Kind::Object(NESTED)),
         optional("limit", Kind::QueryInt { min: 1, max: 100 }),
         optional("position", Kind::Number),
+        optional("ids", Kind::StringArrayMax(2)),
     ];
 
     fn errors(v: Value) -> Vec<String> {
@@ -397,6 +411,14 @@ mod tests {
             errors(json!({"title":"t","position":"1"})),
             vec!["position must be a number conforming to the specified constraints"]
         );
+        assert_eq!(
+            errors(json!({"title":"t","ids":["a","b",3]})),
+            vec![
+                "ids must contain no more than 2 elements",
+                "each value in ids must be a string"
+            ]
+        );
+        assert!(errors(json!({"title":"t","ids":["a","b"]})).is_empty());
         assert_eq!(
             errors(json!({"title":"t","limit":"ten"})),
             vec!["limit must be a number conforming to the specified constraints"]

@@ -3,12 +3,16 @@
 //! the server and the SDK both build on these so they cannot drift apart.
 
 pub mod appointments;
+pub mod bulk_tags;
 pub mod businesses;
+pub mod campaigns;
 pub mod contacts;
 pub mod custom_fields;
 pub mod error;
+pub mod followers;
 pub mod notes;
 pub mod patch;
 pub mod tasks;
+pub mod workflows;
 
 pub use patch::Patch;

@@ -1,9 +1,10 @@
-//! `hilo admin …`: agencies, locations, users, tokens, marketplace apps and headless OAuth
-//! installs, straight on the database (so it works while the server runs, and in CI scripts).
+//! `hilo admin …`: agencies, locations, users, tokens, marketplace apps, headless OAuth
+//! installs, campaigns and workflows, straight on the database (so it works while the server runs, and in CI scripts).
 //! `--json` prints machine-readable output.
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use hilo_server::api::{campaigns, workflows};
 use hilo_server::oauth::apps::{self, Distribution, NewApp};
 use hilo_server::oauth::grants::{self, AuthorizeRequest, InstallTarget};
 use hilo_server::oauth::{OAuth, OAuthSettings};
@@ -34,9 +35,15 @@ enum AdminCommand {
     /// Private integration tokens.
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Agency users (they approve OAuth installs).
+    /// Users: agency users (they approve OAuth installs) and location users.
     #[command(subcommand)]
     User(UserCommand),
+    /// A location's campaigns (HighLevel's API only lists them).
+    #[command(subcommand)]
+    Campaign(CampaignCommand),
+    /// A location's workflows (HighLevel's API only lists them).
+    #[command(subcommand)]
+    Workflow(WorkflowCommand),
     /// Marketplace apps (OAuth clients).
     #[command(subcommand)]
     App(AppCommand),
@@ -78,10 +85,14 @@ enum AdminKeyCommand {
 
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Create an agency user (in the only agency unless --agency is given).
+    /// Create an agency user (in the only agency unless --agency is given), or with --location
+    /// a user of that location.
     Create {
         #[arg(long)]
         agency: Option<String>,
+        /// A location user: belongs to this location only (and its agency); cannot sign in.
+        #[arg(long, conflicts_with_all = ["agency", "password"])]
+        location: Option<String>,
         #[arg(long)]
         email: String,
         /// At least 8 characters; stored as an Argon2id hash. Without it the user cannot sign in.
@@ -89,6 +100,53 @@ enum UserCommand {
         password: Option<String>,
         #[arg(long)]
         name: Option<String>,
+    },
+    /// List users: all, an agency's, or a location's (its own and its agency's agency users).
+    List {
+        #[arg(long, conflicts_with = "location")]
+        agency: Option<String>,
+        #[arg(long)]
+        location: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CampaignCommand {
+    /// Create a campaign in a location.
+    Create {
+        #[arg(long)]
+        location: String,
+        #[arg(long)]
+        name: String,
+        /// draft or published.
+        #[arg(long, default_value = "published")]
+        status: String,
+    },
+    /// List a location's campaigns.
+    List {
+        #[arg(long)]
+        location: String,
+        #[arg(long)]
+        status: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum WorkflowCommand {
+    /// Create a workflow (version 1) in a location; its id is a UUID.
+    Create {
+        #[arg(long)]
+        location: String,
+        #[arg(long)]
+        name: String,
+        /// draft or published.
+        #[arg(long, default_value = "published")]
+        status: String,
+    },
+    /// List a location's workflows.
+    List {
+        #[arg(long)]
+        location: String,
     },
 }
 
@@ -301,6 +359,19 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<(serde_json::
         }
         AdminCommand::User(UserCommand::Create {
             agency,
+            location: Some(location),
+            email,
+            password: _,
+            name,
+        }) => {
+            debug_assert!(agency.is_none(), "clap refuses --agency with --location");
+            let user = users::create_location_user(db, &location, &email, name.as_deref()).await?;
+            let text = format!("user {} ({}) in location {location}", user.id, user.email);
+            (json!(user), text)
+        }
+        AdminCommand::User(UserCommand::Create {
+            agency,
+            location: None,
             email,
             password,
             name,
@@ -319,6 +390,64 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<(serde_json::
                 user.id, user.email, user.company_id
             );
             (json!(user), text)
+        }
+        AdminCommand::User(UserCommand::List { agency, location }) => {
+            let users = users::list_users(db, agency.as_deref(), location.as_deref()).await?;
+            let text = users
+                .iter()
+                .map(|u| match &u.location_id {
+                    Some(location) => {
+                        format!("{}  {}  {}  location {location}", u.id, u.email, u.name)
+                    }
+                    None => format!("{}  {}  {}  agency {}", u.id, u.email, u.name, u.company_id),
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            (json!(users), text)
+        }
+        AdminCommand::Campaign(CampaignCommand::Create {
+            location,
+            name,
+            status,
+        }) => {
+            let campaign = campaigns::create_campaign(db, &location, &name, &status).await?;
+            let text = format!(
+                "campaign {} ({}, {}) in location {}",
+                campaign.id, campaign.name, campaign.status, campaign.location_id
+            );
+            (json!(campaign), text)
+        }
+        AdminCommand::Campaign(CampaignCommand::List { location, status }) => {
+            require_location(db, &location).await?;
+            let list = campaigns::list_location_campaigns(db, &location, status.as_deref()).await?;
+            let text = list
+                .iter()
+                .map(|c| format!("{}  {}  {}", c.id, c.name, c.status))
+                .collect::<Vec<_>>()
+                .join("\n");
+            (json!(list), text)
+        }
+        AdminCommand::Workflow(WorkflowCommand::Create {
+            location,
+            name,
+            status,
+        }) => {
+            let workflow = workflows::create_workflow(db, &location, &name, &status).await?;
+            let text = format!(
+                "workflow {} ({}, {}) in location {}",
+                workflow.id, workflow.name, workflow.status, workflow.location_id
+            );
+            (json!(workflow), text)
+        }
+        AdminCommand::Workflow(WorkflowCommand::List { location }) => {
+            require_location(db, &location).await?;
+            let list = workflows::list_location_workflows(db, &location).await?;
+            let text = list
+                .iter()
+                .map(|w| format!("{}  {}  {}  version {}", w.id, w.name, w.status, w.version))
+                .collect::<Vec<_>>()
+                .join("\n");
+            (json!(list), text)
         }
         AdminCommand::App(AppCommand::Create {
             name,
@@ -476,6 +605,13 @@ async fn find_app(db: &Db, client_id: &str) -> anyhow::Result<apps::App> {
     apps::find_app(db, client_id)
         .await?
         .with_context(|| format!("no app with client id {client_id}"))
+}
+
+async fn require_location(db: &Db, id: &str) -> anyhow::Result<()> {
+    tenancy::find_location(db, id)
+        .await?
+        .with_context(|| format!("no location with id {id}"))
+        .map(drop)
 }
 
 async fn agency_or_default(db: &Db, agency: Option<String>) -> anyhow::Result<String> {

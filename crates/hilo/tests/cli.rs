@@ -650,3 +650,230 @@ async fn admin_limits_show_asks_the_running_server() {
     served.stop();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Location users, campaigns and workflows made with `hilo admin` are what the running server
+/// lists and enrols contacts in; bad arguments are clear errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_makes_location_users_campaigns_and_workflows() {
+    let dir = std::env::temp_dir().join(format!("hilo-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let database = format!("sqlite://{}", dir.join("automation.db").display());
+    let served = Served::start(&database);
+    let location = served.field("location id:");
+    let token = served.field("token:");
+    let base = served.base.clone();
+
+    let user = admin(
+        &database,
+        &[
+            "user",
+            "create",
+            "--location",
+            &location,
+            "--email",
+            "Rep@Example.com",
+            "--name",
+            "Rep",
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        (user["email"].clone(), user["locationId"].clone()),
+        (json!("rep@example.com"), json!(location))
+    );
+    let user_id = user["id"].as_str().unwrap().to_owned();
+    let listed = admin(&database, &["user", "list", "--location", &location]).unwrap();
+    let emails: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails, ["admin@demo.hilo.local", "rep@example.com"]);
+
+    let campaign = admin(
+        &database,
+        &[
+            "campaign",
+            "create",
+            "--location",
+            &location,
+            "--name",
+            "Welcome",
+        ],
+    )
+    .unwrap();
+    assert_eq!(campaign["status"], "published");
+    let draft = admin(
+        &database,
+        &[
+            "campaign",
+            "create",
+            "--location",
+            &location,
+            "--name",
+            "Later",
+            "--status",
+            "draft",
+        ],
+    )
+    .unwrap();
+    let workflow = admin(
+        &database,
+        &[
+            "workflow",
+            "create",
+            "--location",
+            &location,
+            "--name",
+            "Nurture",
+        ],
+    )
+    .unwrap();
+    assert_eq!(workflow["version"], 1);
+    let drafts = admin(
+        &database,
+        &[
+            "campaign",
+            "list",
+            "--location",
+            &location,
+            "--status",
+            "draft",
+        ],
+    )
+    .unwrap();
+    assert_eq!(drafts, json!([draft]));
+    let workflows = admin(&database, &["workflow", "list", "--location", &location]).unwrap();
+    assert_eq!(workflows, json!([workflow]));
+
+    let (status, body) = call(
+        &base,
+        &token,
+        reqwest::Method::GET,
+        &format!("/campaigns/?locationId={location}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["campaigns"], json!([campaign, draft]));
+    let (status, body) = call(
+        &base,
+        &token,
+        reqwest::Method::GET,
+        &format!("/workflows/?locationId={location}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["workflows"].clone()),
+        (200, json!([workflow]))
+    );
+
+    let (status, created) = call(
+        &base,
+        &token,
+        reqwest::Method::POST,
+        "/contacts/",
+        Some(json!({"locationId": location, "firstName": "Lead"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let contact = created["contact"]["id"].as_str().unwrap().to_owned();
+    let (status, body) = call(
+        &base,
+        &token,
+        reqwest::Method::POST,
+        &format!("/contacts/{contact}/followers"),
+        Some(json!({"followers": [user_id]})),
+    )
+    .await;
+    assert_eq!((status, body["followers"].clone()), (201, json!([user_id])));
+    for path in [
+        format!(
+            "/contacts/{contact}/campaigns/{}",
+            campaign["id"].as_str().unwrap()
+        ),
+        format!(
+            "/contacts/{contact}/workflow/{}",
+            workflow["id"].as_str().unwrap()
+        ),
+    ] {
+        let (status, body) =
+            call(&base, &token, reqwest::Method::POST, &path, Some(json!({}))).await;
+        assert!(status == 200 || status == 201, "{path}: {status} {body}");
+        assert_eq!(body["succeded"], true);
+    }
+
+    for bad in [
+        vec![
+            "user",
+            "create",
+            "--location",
+            &location,
+            "--email",
+            "x@example.com",
+            "--password",
+            "longenough",
+        ],
+        vec![
+            "user",
+            "create",
+            "--location",
+            "NoSuchLocation",
+            "--email",
+            "y@example.com",
+        ],
+        vec![
+            "user",
+            "create",
+            "--location",
+            &location,
+            "--email",
+            "rep@example.com",
+        ],
+        vec![
+            "campaign",
+            "create",
+            "--location",
+            &location,
+            "--name",
+            "  ",
+        ],
+        vec![
+            "campaign",
+            "create",
+            "--location",
+            &location,
+            "--name",
+            "X",
+            "--status",
+            "paused",
+        ],
+        vec![
+            "campaign",
+            "create",
+            "--location",
+            "NoSuchLocation",
+            "--name",
+            "X",
+        ],
+        vec!["campaign", "list", "--location", "NoSuchLocation"],
+        vec![
+            "workflow",
+            "create",
+            "--location",
+            &location,
+            "--name",
+            "X",
+            "--status",
+            "live",
+        ],
+        vec!["workflow", "list", "--location", "NoSuchLocation"],
+    ] {
+        let err = admin(&database, &bad).expect_err("must fail");
+        assert!(err.contains("rror"), "{bad:?}: {err}");
+    }
+    served.stop();
+    std::fs::remove_dir_all(&dir).ok();
+}

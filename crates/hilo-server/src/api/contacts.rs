@@ -16,6 +16,7 @@ use hilo_types::Patch;
 use serde::{Deserialize, Serialize};
 
 use super::duplicates::reject_duplicate;
+use super::followers::{load_followers, load_followers_for};
 use super::tags::{load_tags, load_tags_for, normalize_tags, replace_tags};
 use super::{custom_fields, route};
 use crate::auth::Auth;
@@ -416,6 +417,7 @@ impl ContactRow {
     pub(crate) fn to_search_contact(
         &self,
         tags: Vec<String>,
+        followers: Vec<String>,
         business_name: Option<String>,
         search_after: Vec<serde_json::Value>,
     ) -> SearchContact {
@@ -458,6 +460,7 @@ impl ContactRow {
             date_of_birth: self.date_of_birth_iso(),
             date_added: format_ms(self.date_added),
             date_updated: format_ms(self.date_updated),
+            followers,
             search_after,
             ..SearchContact::default()
         }
@@ -859,6 +862,17 @@ async fn create_contact(
     }))
 }
 
+/// The single-contact shape, with the contact's followers.
+pub(crate) async fn contact_view(
+    state: &AppState,
+    row: &ContactRow,
+    tags: Vec<String>,
+) -> Result<Contact, sqlx::Error> {
+    let mut contact = row.to_contact(tags);
+    contact.followers = load_followers(state.db.read(), &row.location_id, &row.id).await?;
+    Ok(contact)
+}
+
 async fn get_contact(
     State(state): State<AppState>,
     auth: Auth,
@@ -867,9 +881,8 @@ async fn get_contact(
 ) -> ApiResult<Reply<ContactResponse>> {
     let row = load_contact(&state, &auth, &contact_id).await?;
     let tags = load_tags(state.db.read(), &row.location_id, &row.id).await?;
-    Ok(Reply::ok(ContactResponse {
-        contact: row.to_contact(tags),
-    }))
+    let contact = contact_view(&state, &row, tags).await?;
+    Ok(Reply::ok(ContactResponse { contact }))
 }
 
 async fn update_contact(
@@ -886,9 +899,10 @@ async fn update_contact(
     // The create rule holds for a changed email or phone too (dossier §7 #7).
     reject_duplicate(&state, &location, &row, Some(&before)).await?;
     let tags = save_update(&state, &mut row, new_tags).await?;
+    let contact = contact_view(&state, &row, tags).await?;
     Ok(Reply::ok(UpdateContactResponse {
         succeded: true,
-        contact: row.to_contact(tags),
+        contact,
     }))
 }
 
@@ -901,7 +915,14 @@ async fn delete_contact(
     let row = load_contact(&state, &auth, &contact_id).await?;
     // The contact and everything under it go together or not at all.
     let mut tx = state.db.write().begin().await?;
-    for table in ["contact_tags", "tasks", "notes"] {
+    for table in [
+        "contact_tags",
+        "tasks",
+        "notes",
+        "contact_followers",
+        "contact_campaigns",
+        "contact_workflows",
+    ] {
         sqlx::query(&format!(
             "DELETE FROM {table} WHERE location_id = $1 AND contact_id = $2"
         ))
@@ -915,6 +936,16 @@ async fn delete_contact(
         .bind(&row.id)
         .execute(&mut *tx)
         .await?;
+    // The tombstone lets bulk operations answer "contact is deleted".
+    sqlx::query(
+        "INSERT INTO deleted_contacts (id, location_id, deleted_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&row.id)
+    .bind(&row.location_id)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Reply::ok(SuccededResponse { succeded: true }))
 }
@@ -987,9 +1018,13 @@ async fn with_tags(
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut tags: HashMap<String, Vec<String>> =
         load_tags_for(state.db.read(), location_id, &ids).await?;
+    let mut followers = load_followers_for(state.db.read(), location_id, &ids).await?;
     Ok(rows
         .iter()
-        .map(|row| row.to_list_item(tags.remove(&row.id).unwrap_or_default()))
+        .map(|row| ContactListItem {
+            followers: followers.remove(&row.id).unwrap_or_default(),
+            ..row.to_list_item(tags.remove(&row.id).unwrap_or_default())
+        })
         .collect())
 }
 

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::contacts::{
-    apply_contact_change, create_as_update, insert_new, load_contact, save_update, to_e164,
-    token_location, ContactRow,
+    apply_contact_change, contact_view, create_as_update, insert_new, load_contact, save_update,
+    to_e164, token_location, ContactRow,
 };
 use super::route;
 use super::tags::load_tags;
@@ -143,7 +143,7 @@ async fn duplicate_contact(
             let row = load_contact(&state, &auth, &id).await?;
             let tags = load_tags(state.db.read(), &q.location_id, &id).await?;
             return Ok(Reply::ok(DuplicateContactResponse {
-                contact: Some(row.to_contact(tags)),
+                contact: Some(contact_view(&state, &row, tags).await?),
             }));
         }
     }
@@ -195,7 +195,7 @@ async fn upsert_contact(
             return Ok(Reply::ok(UpsertContactResponse {
                 new: false,
                 succeded: true,
-                contact: row.to_contact(tags),
+                contact: contact_view(&state, &row, tags).await?,
             }));
         }
     }

@@ -3,16 +3,20 @@
 //! auth extractor knows which scope to demand.
 
 pub mod appointments;
+pub mod bulk_tags;
 pub mod businesses;
+pub mod campaigns;
 pub mod contacts;
 pub mod custom_fields;
 pub mod duplicates;
+pub mod followers;
 pub mod marketplace;
 pub mod notes;
 pub mod oauth;
 pub mod search;
 pub mod tags;
 pub mod tasks;
+pub mod workflows;
 
 use axum::handler::Handler;
 use axum::routing::{on, MethodFilter};
@@ -29,6 +33,10 @@ pub fn router() -> Router<AppState> {
     let router = tasks::routes(router);
     let router = notes::routes(router);
     let router = tags::routes(router);
+    let router = bulk_tags::routes(router);
+    let router = followers::routes(router);
+    let router = campaigns::routes(router);
+    let router = workflows::routes(router);
     let router = appointments::routes(router);
     let router = oauth::routes(router);
     let router = marketplace::routes(router);

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use sqlx::{FromRow, Row};
 
 use super::contacts::{push_text_query, token_location, ContactRow, COLUMNS};
+use super::followers::load_followers_for;
 use super::route;
 use super::tags::load_tags_for;
 use crate::auth::Auth;
@@ -125,11 +126,13 @@ async fn search_contacts(
     }
     let ids: Vec<String> = rows.iter().map(|(c, _, _)| c.id().to_owned()).collect();
     let mut tags = load_tags_for(state.db.read(), &location_id, &ids).await?;
+    let mut followers = load_followers_for(state.db.read(), &location_id, &ids).await?;
     let contacts: Vec<SearchContact> = rows
         .into_iter()
         .map(|(contact, business_name, search_after)| {
             let tags = tags.remove(contact.id()).unwrap_or_default();
-            contact.to_search_contact(tags, business_name, search_after)
+            let followers = followers.remove(contact.id()).unwrap_or_default();
+            contact.to_search_contact(tags, followers, business_name, search_after)
         })
         .collect();
     Ok(Reply::ok(SearchContactsResponse {

@@ -206,11 +206,13 @@ pub fn redirect_with_code(redirect_uri: &str, code: &str, state: Option<&str>) -
 }
 
 async fn first_user(db: &Db, company_id: &str) -> anyhow::Result<String> {
-    let user: Option<(String,)> =
-        sqlx::query_as("SELECT id FROM users WHERE company_id = $1 ORDER BY created_at, id")
-            .bind(company_id)
-            .fetch_optional(db.read())
-            .await?;
+    let user: Option<(String,)> = sqlx::query_as(
+        "SELECT id FROM users WHERE company_id = $1 AND location_id IS NULL \
+             ORDER BY created_at, id",
+    )
+    .bind(company_id)
+    .fetch_optional(db.read())
+    .await?;
     user.map(|(id,)| id).with_context(|| {
         format!(
             "agency {company_id} has no user to approve the install: create one with \

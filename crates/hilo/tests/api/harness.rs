@@ -275,6 +275,12 @@ impl TestServer {
         for table in [
             "contacts",
             "contact_tags",
+            "contact_followers",
+            "contact_campaigns",
+            "contact_workflows",
+            "deleted_contacts",
+            "campaigns",
+            "workflows",
             "tasks",
             "notes",
             "businesses",
@@ -397,5 +403,44 @@ impl TestServer {
     ) -> Option<TestServer> {
         TestServer::start_configured(backend, OAuthSettings::default(), limiter, Some(admin_key))
             .await
+    }
+}
+
+/// The property names of schema `name` in spec file `file` (`contacts.json`, …): what a body
+/// of that schema may carry, in the spec's spelling.
+pub fn spec_properties(file: &str, name: &str) -> std::collections::BTreeSet<String> {
+    let path = format!(
+        "{}/../../../shared/spec/highlevel/apps/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let spec: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    spec["components"]["schemas"][name]["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{file} has no schema {name}"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// The keys of a JSON object, without the `traceId` every success body adds.
+pub fn keys_without_trace(body: &Value) -> std::collections::BTreeSet<String> {
+    body.as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| *k != "traceId")
+        .cloned()
+        .collect()
+}
+
+impl TestServer {
+    /// Rows of `table` for the contact (enrolments, followers).
+    pub async fn rows_of(&self, table: &str, contact_id: &str) -> i64 {
+        sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM {table} WHERE contact_id = $1"
+        ))
+        .bind(contact_id)
+        .fetch_one(self.db.read())
+        .await
+        .unwrap()
     }
 }

@@ -5,13 +5,16 @@
 
 mod harness;
 
+mod bulk_tags;
 mod businesses;
+mod campaigns;
 mod consent;
 mod contacts;
 mod contract;
 mod control;
 mod custom_fields;
 mod duplicates;
+mod followers;
 mod notes;
 mod oauth;
 mod ratelimit;

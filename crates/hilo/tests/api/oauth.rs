@@ -50,7 +50,7 @@ pub(crate) async fn authorize(s: &TestServer, app: &TestApp, target: InstallTarg
 }
 
 /// The same, granting only `scopes` of the app's (all of them when `None`). The target's agency
-/// gets a user to approve the install if it has none.
+/// gets an agency user to approve the install if it has none.
 pub(crate) async fn authorize_scoped(
     s: &TestServer,
     app: &TestApp,
@@ -67,11 +67,13 @@ pub(crate) async fn authorize_scoped(
         }
         InstallTarget::Agency { company_id, .. } => company_id.clone(),
     };
-    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE company_id = $1")
-        .bind(&company_id)
-        .fetch_one(s.db.read())
-        .await
-        .unwrap();
+    let users: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE company_id = $1 AND location_id IS NULL",
+    )
+    .bind(&company_id)
+    .fetch_one(s.db.read())
+    .await
+    .unwrap();
     if users == 0 {
         let email = if company_id == s.location.company_id {
             "owner@example.com".to_owned()

@@ -23,6 +23,8 @@ struct Model {
     dnd: bool,
     date_added: i64,
     birth: Option<String>,
+    followed: bool,
+    enrolled: bool,
 }
 
 const FIRST: &[&str] = &["ada", "grace", "alan", "edsger", "barbara", "donald"];
@@ -100,6 +102,8 @@ async fn seed(s: &TestServer, count: usize) -> Vec<Model> {
             dnd,
             date_added,
             birth,
+            followed: false,
+            enrolled: false,
         });
     }
     models
@@ -140,9 +144,45 @@ async fn all_matches(s: &TestServer, filters: &Value, page_limit: usize) -> Vec<
     }
 }
 
+/// A follower for every third contact, a workflow enrolment for every fourth; returns the
+/// user's and the workflow's ids.
+async fn follow_and_enrol(s: &TestServer, models: &mut [Model]) -> (String, String) {
+    let user =
+        hilo_server::users::create_location_user(&s.db, s.loc(), "follower@example.com", None)
+            .await
+            .unwrap();
+    let workflow =
+        hilo_server::api::workflows::create_workflow(&s.db, s.loc(), "Nurture", "published")
+            .await
+            .unwrap();
+    for (i, m) in models.iter_mut().enumerate() {
+        if i % 3 == 0 {
+            let (st, body) = s
+                .post(
+                    &format!("/contacts/{}/followers", m.id),
+                    json!({"followers": [user.id]}),
+                )
+                .await;
+            assert!(st.is_success(), "{body}");
+            m.followed = true;
+        }
+        if i % 4 == 0 {
+            let (st, body) = s
+                .post(
+                    &format!("/contacts/{}/workflow/{}", m.id, workflow.id),
+                    json!({}),
+                )
+                .await;
+            assert!(st.is_success(), "{body}");
+            m.enrolled = true;
+        }
+    }
+    (user.id, workflow.id)
+}
+
 /// Each filter with the same question asked of the model.
 #[allow(clippy::type_complexity)]
-fn cases() -> Vec<(Value, Box<dyn Fn(&Model) -> bool>)> {
+fn cases(user: &str, workflow: &str) -> Vec<(Value, Box<dyn Fn(&Model) -> bool>)> {
     // 2026-01-03 in New York (the location's zone): 05:00Z that day to 05:00Z the next.
     let jan3 = START_MS + 2 * 86_400_000 + 5 * 3_600_000;
     vec![
@@ -254,16 +294,33 @@ fn cases() -> Vec<(Value, Box<dyn Fn(&Model) -> bool>)> {
             json!([{"field": "validEmail", "operator": "not_exists"}]),
             Box::new(|_: &Model| true),
         ),
+        (
+            json!([{"field": "followers", "operator": "eq", "value": user}]),
+            Box::new(|m: &Model| m.followed),
+        ),
+        (
+            json!([{"field": "followers", "operator": "not_exists"}]),
+            Box::new(|m: &Model| !m.followed),
+        ),
+        (
+            json!([{"field": "activeWorkflows", "operator": "not_eq", "value": workflow}]),
+            Box::new(|m: &Model| !m.enrolled),
+        ),
+        (
+            json!([{"field": "finishedWorkflows", "operator": "exists"}]),
+            Box::new(|_: &Model| false),
+        ),
         (json!([]), Box::new(|_: &Model| true)),
     ]
 }
 
 on_both! {
     async fn filters_match_an_independent_evaluation(s) {
-        let models = seed(s, 48).await;
+        let mut models = seed(s, 48).await;
+        let (user, workflow) = follow_and_enrol(s, &mut models).await;
         // Another location's contacts never show.
         s.send(s.request_as(&s.other_token, Method::POST, "/contacts/").json(&json!({"locationId": s.other_location.id, "firstName": "Ada", "tags": ["vip"]}))).await;
-        for (filters, expected) in cases() {
+        for (filters, expected) in cases(&user, &workflow) {
             let want: BTreeSet<String> = models.iter().filter(|m| expected(m)).map(|m| m.id.clone()).collect();
             let got = all_matches(s, &filters, 7).await;
             let got_set: BTreeSet<String> = got.iter().cloned().collect();
