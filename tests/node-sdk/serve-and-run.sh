@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Starts `hilo serve` on a fresh SQLite file and an ephemeral port (../hilo-serve.sh), creates an
 # OAuth app with two headless installs (`hilo admin`), runs the official Node SDK against the
-# server (run.sh: sdk-flows.mjs with the banner's token, oauth-flows.mjs with the app), then
-# stops the server. HILO_BIN runs an already built binary instead of the debug one.
+# server (run.sh: sdk-flows.mjs with the banner's token, oauth-flows.mjs with the app,
+# contacts-advanced-flows.mjs with two location users, a campaign, a workflow and a second,
+# phone-first location), then stops the server. HILO_BIN runs an already built binary instead
+# of the debug one.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -31,8 +33,26 @@ client_secret="$(json o.clientSecret <<<"$app")"
 location_code="$(admin oauth authorize --client-id "$client_id" --location "$location_id" | json o.code)"
 company_code="$(admin oauth authorize --client-id "$client_id" --agency "$company_id" | json o.code)"
 
+# For contacts-advanced-flows.mjs: followers, enrolments, and a location that looks contacts up
+# by phone before email.
+follower_1="$(admin user create --location "$location_id" --email follower.one@sdk-test.example \
+  --name "Follower One" | json o.id)"
+follower_2="$(admin user create --location "$location_id" --email follower.two@sdk-test.example \
+  --name "Follower Two" | json o.id)"
+campaign_id="$(admin campaign create --location "$location_id" --name "Node SDK campaign" | json o.id)"
+workflow_id="$(admin workflow create --location "$location_id" --name "Node SDK workflow" | json o.id)"
+phone_first_location="$(admin location create --agency "$company_id" --name "Node SDK phone first" \
+  | json o.id)"
+admin location settings --location "$phone_first_location" \
+  --contact-unique-identifiers phone,email >/dev/null
+phone_first_token="$(admin token create --location "$phone_first_location" \
+  --scopes "contacts.readonly contacts.write" | json o.token)"
+
 HILO_BASE_URL="$base_url" HILO_TOKEN="$token" HILO_LOCATION_ID="$location_id" \
   HILO_COMPANY_ID="$company_id" HILO_OAUTH_CLIENT_ID="$client_id" \
   HILO_OAUTH_CLIENT_SECRET="$client_secret" HILO_OAUTH_REDIRECT_URI="$redirect_uri" \
   HILO_OAUTH_LOCATION_CODE="$location_code" HILO_OAUTH_COMPANY_CODE="$company_code" \
+  HILO_FOLLOWER_USER_IDS="$follower_1,$follower_2" HILO_CAMPAIGN_ID="$campaign_id" \
+  HILO_WORKFLOW_ID="$workflow_id" HILO_PHONE_FIRST_LOCATION_ID="$phone_first_location" \
+  HILO_PHONE_FIRST_TOKEN="$phone_first_token" \
   "$root/tests/node-sdk/run.sh"

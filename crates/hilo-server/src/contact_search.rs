@@ -2,10 +2,13 @@
 //! [`SearchQuery`] (or refused with the message HighLevel's would give), and the query renders
 //! as SQL over the `contacts` table for either engine. Pure: no I/O, and no input makes it panic.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 use serde_json::{Map, Value};
 
+use crate::custom_fields::DataType;
 use crate::db::Backend;
 use crate::sql::{like_contains, SqlBuilder};
 
@@ -32,6 +35,8 @@ pub struct SearchContext {
     pub timezone: Tz,
     /// Phones written without a country code are read in this country.
     pub country: String,
+    /// The data types of the location's contact custom fields the body names, by id.
+    pub custom_fields: HashMap<String, DataType>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +107,116 @@ enum Kind {
     },
     /// A field HighLevel has and hilo keeps no data for yet: no contact has a value.
     NoData,
+    /// A custom field's value, in the contact's `custom_fields` JSON; which one is the
+    /// condition's [`CustomTarget`].
+    Custom(CustomShape),
+}
+
+/// How a custom field's values compare, by its data type (dossier §4.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomShape {
+    /// TEXT, LARGE_TEXT, SINGLE_OPTIONS, RADIO, PHONE, EMAIL, and a TEXTBOX_LIST row.
+    Text,
+    /// CHECKBOX, MULTIPLE_OPTIONS: a list; `eq` holds when one element is the value.
+    Options,
+    /// NUMERICAL, MONETORY.
+    Number,
+    /// DATE: compared by its ISO day.
+    Date,
+    /// FILE_UPLOAD, and a TEXTBOX_LIST as a whole: only whether it has a value.
+    Presence,
+}
+
+impl CustomShape {
+    fn of(data_type: DataType) -> CustomShape {
+        match data_type {
+            DataType::Text
+            | DataType::LargeText
+            | DataType::SingleOptions
+            | DataType::Radio
+            | DataType::Phone
+            | DataType::Email => CustomShape::Text,
+            DataType::Checkbox | DataType::MultipleOptions => CustomShape::Options,
+            DataType::Numerical | DataType::Monetory => CustomShape::Number,
+            DataType::Date => CustomShape::Date,
+            DataType::FileUpload | DataType::TextboxList => CustomShape::Presence,
+        }
+    }
+
+    fn ops(self) -> &'static [Op] {
+        match self {
+            CustomShape::Text => TEXT_OPS,
+            CustomShape::Options => EQ_OPS,
+            CustomShape::Number => &[Op::Range, Op::Exists, Op::NotExists, Op::Eq, Op::NotEq],
+            CustomShape::Date => DATE_OPS,
+            CustomShape::Presence => &[Op::Exists, Op::NotExists],
+        }
+    }
+}
+
+/// The custom field a condition names: `customFields.{id}`, or `customFields.{id}.{rowId}` for
+/// a row of a TEXTBOX_LIST field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomTarget {
+    id: String,
+    row: Option<String>,
+}
+
+/// `customFields.{id}[.{rowId}]`: the field's shape and target, if the location has it.
+fn custom_field(name: &str, ctx: &SearchContext) -> Option<(CustomShape, CustomTarget)> {
+    let rest = name.strip_prefix("customFields.")?;
+    let (id, row) = match rest.split_once('.') {
+        Some((id, row)) => (id, Some(row)),
+        None => (rest, None),
+    };
+    let data_type = *ctx.custom_fields.get(id)?;
+    let shape = match (data_type, row) {
+        (_, None) => CustomShape::of(data_type),
+        // Row ids are UUIDs: anything else cannot name a row (and never reaches a JSON path).
+        (DataType::TextboxList, Some(row))
+            if !row.is_empty() && row.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') =>
+        {
+            CustomShape::Text
+        }
+        _ => return None,
+    };
+    Some((
+        shape,
+        CustomTarget {
+            id: id.to_owned(),
+            row: row.map(str::to_owned),
+        },
+    ))
+}
+
+/// The custom field ids a search body names, so that their definitions can be loaded first.
+pub fn custom_field_ids(body: &Map<String, Value>) -> Vec<String> {
+    fn walk(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            Value::Object(object) => {
+                if let Some(id) = object
+                    .get("field")
+                    .and_then(Value::as_str)
+                    .and_then(|f| f.strip_prefix("customFields."))
+                    .map(|rest| rest.split('.').next().unwrap_or(rest))
+                {
+                    if !out.iter().any(|known| known == id) {
+                        out.push(id.to_owned());
+                    }
+                }
+                if let Some(filters) = object.get("filters") {
+                    walk(filters, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut ids = Vec::new();
+    if let Some(filters) = body.get("filters") {
+        walk(filters, &mut ids);
+    }
+    ids
 }
 
 struct FieldDef {
@@ -214,6 +329,7 @@ const OPPORTUNITY_FIELDS: &[&str] = &["pipelineId", "pipelineStageId", "status"]
 enum Operand {
     Text(String),
     Int(i64),
+    Float(f64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,6 +377,8 @@ pub enum Filter {
 pub struct Condition {
     kind: Kind,
     test: Test,
+    /// Which custom field, for [`Kind::Custom`].
+    custom: Option<CustomTarget>,
 }
 
 /// A sortable field: an expression that is never NULL, so that rows order the same way on
@@ -584,24 +702,26 @@ fn parse_item(
     if object.contains_key("filters") {
         problems.say(format!("{path}.property filters should not exist"));
     }
-    let Some(def) = FIELDS.iter().find(|f| f.name == name) else {
-        problems
-            .invalid_field
-            .get_or_insert_with(|| name.to_owned());
-        return None;
+    let (kind, ops, custom) = match FIELDS.iter().find(|f| f.name == name) {
+        Some(def) => (def.kind, def.ops, None),
+        None => match custom_field(name, ctx) {
+            Some((shape, target)) => (Kind::Custom(shape), shape.ops(), Some(target)),
+            None => {
+                problems
+                    .invalid_field
+                    .get_or_insert_with(|| name.to_owned());
+                return None;
+            }
+        },
     };
     let Some(op) = operator.and_then(Op::parse) else {
         problems.say(format!(
             "{path}.operator must be one of the following values: {}",
-            def.ops
-                .iter()
-                .map(|o| o.name())
-                .collect::<Vec<_>>()
-                .join(", ")
+            ops.iter().map(|o| o.name()).collect::<Vec<_>>().join(", ")
         ));
         return None;
     };
-    if !def.ops.contains(&op) {
+    if !ops.contains(&op) {
         problems.say(format!(
             "{path}.operator {} is not supported for field {name}",
             op.name()
@@ -609,17 +729,14 @@ fn parse_item(
         return None;
     }
     let test = parse_test(
-        def.kind,
+        kind,
         op,
         object.get("value"),
         &format!("{path}.value"),
         ctx,
         problems,
     )?;
-    Some(Filter::Condition(Condition {
-        kind: def.kind,
-        test,
-    }))
+    Some(Filter::Condition(Condition { kind, test, custom }))
 }
 
 fn parse_group(
@@ -743,6 +860,13 @@ fn parse_test(
         return None;
     };
     let operand = match kind {
+        Kind::Custom(CustomShape::Number) => match number(value) {
+            Some(x) => Operand::Float(x),
+            None => {
+                problems.say(format!("{path} must be a number"));
+                return None;
+            }
+        },
         Kind::Bool(_) => match value {
             Value::Bool(b) => Operand::Int(i64::from(*b)),
             Value::String(s) if s == "true" || s == "false" => Operand::Int(i64::from(s == "true")),
@@ -794,6 +918,7 @@ fn stored_form(kind: Kind, op: Op, text: String, ctx: &SearchContext) -> String 
         }
         Kind::Phone => crate::api::contacts::to_e164(&text, &ctx.country).unwrap_or(text),
         Kind::Text { .. }
+        | Kind::Custom(_)
         | Kind::Members {
             fold_case: true, ..
         } => text.to_lowercase(),
@@ -861,12 +986,24 @@ fn parse_when(bound: &Value) -> Option<When> {
     }
 }
 
+/// A JSON number, or a string that reads as one.
+fn number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok().filter(|x: &f64| x.is_finite()),
+        _ => None,
+    }
+}
+
 fn resolve_bound(
     kind: Kind,
     cmp: Cmp,
     bound: &Value,
     ctx: &SearchContext,
 ) -> Option<(Cmp, Operand)> {
+    if kind == Kind::Custom(CustomShape::Number) {
+        return number(bound).map(|x| (cmp, Operand::Float(x)));
+    }
     let when = parse_when(bound)?;
     match kind {
         // Instants: a day's bound is its first or the next day's first millisecond.
@@ -884,7 +1021,7 @@ fn resolve_bound(
             }
         }),
         // Dates: an instant's bound is its day in the location's zone.
-        Kind::Date(_) => {
+        Kind::Date(_) | Kind::Custom(CustomShape::Date) => {
             let day = match when {
                 When::Day(day) => day,
                 When::Instant(ms) => ctx.timezone.timestamp_millis_opt(ms).single()?.date_naive(),
@@ -916,6 +1053,7 @@ fn bind(sql: &mut SqlBuilder, operand: &Operand) {
     match operand {
         Operand::Text(t) => sql.bind_text(t.clone()),
         Operand::Int(n) => sql.bind_int(*n),
+        Operand::Float(x) => sql.bind_float(*x),
     };
 }
 
@@ -972,6 +1110,7 @@ impl Condition {
                 (dnd_expr.as_str(), dnd_expr.clone())
             }
             Kind::Members { table, column, .. } => return self.push_members(sql, table, column),
+            Kind::Custom(shape) => return self.push_custom(sql, backend, shape),
             Kind::NoData => {
                 let matches = matches!(
                     self.test,
@@ -1032,6 +1171,125 @@ impl Condition {
                 sql.push(")");
             }
         }
+    }
+
+    /// `EXISTS` over the contact's entry for the custom field in its `custom_fields` JSON, with
+    /// the test on the entry's value; the negated tests are `NOT EXISTS` of the plain ones, so
+    /// they also hold for a contact without a value.
+    fn push_custom(&self, sql: &mut SqlBuilder, backend: Backend, shape: CustomShape) {
+        let Some(target) = &self.custom else {
+            sql.push("1 = 0");
+            return;
+        };
+        let negated = matches!(
+            self.test,
+            Test::NotEq(_) | Test::NotContains(_) | Test::NotExists
+        );
+        sql.push(if negated {
+            "NOT EXISTS (SELECT 1 FROM "
+        } else {
+            "EXISTS (SELECT 1 FROM "
+        });
+        sql.push(match backend {
+            Backend::Sqlite => {
+                "json_each(contacts.custom_fields) j WHERE json_extract(j.value, '$.id') = "
+            }
+            Backend::Postgres => {
+                "jsonb_array_elements(contacts.custom_fields::jsonb) j WHERE j->>'id' = "
+            }
+        });
+        sql.bind_text(target.id.clone()).push(" AND ");
+        // The value as SQL text (a TEXTBOX_LIST row's, or the field's).
+        let push_value = |sql: &mut SqlBuilder| match (&target.row, backend) {
+            (Some(row), Backend::Sqlite) => {
+                sql.push("json_extract(j.value, '$.value.' || json_quote(")
+                    .bind_text(row.clone())
+                    .push("))");
+            }
+            (Some(row), Backend::Postgres) => {
+                sql.push("(j->'value'->>").bind_text(row.clone()).push(")");
+            }
+            (None, Backend::Sqlite) => {
+                sql.push("json_extract(j.value, '$.value')");
+            }
+            (None, Backend::Postgres) => {
+                sql.push("(j->>'value')");
+            }
+        };
+        let number = match backend {
+            Backend::Sqlite => "CAST(json_extract(j.value, '$.value') AS REAL)",
+            Backend::Postgres => {
+                "(CASE WHEN jsonb_typeof(j->'value') = 'number' \
+                 THEN (j->>'value')::double precision END)"
+            }
+        };
+        let day = match backend {
+            Backend::Sqlite => {
+                "(CASE WHEN json_type(j.value, '$.value') IN ('integer', 'real') \
+                 THEN date(json_extract(j.value, '$.value') / 1000, 'unixepoch') \
+                 ELSE substr(json_extract(j.value, '$.value'), 1, 10) END)"
+            }
+            Backend::Postgres => {
+                "(CASE WHEN jsonb_typeof(j->'value') = 'number' \
+                 THEN to_char(to_timestamp((j->>'value')::double precision / 1000) \
+                 AT TIME ZONE 'UTC', 'YYYY-MM-DD') ELSE left(j->>'value', 10) END)"
+            }
+        };
+        match (&self.test, shape) {
+            (Test::Eq(v) | Test::NotEq(v), CustomShape::Options) => {
+                sql.push(match backend {
+                    Backend::Sqlite => {
+                        "EXISTS (SELECT 1 FROM json_each(j.value, '$.value') e WHERE lower(e.value) = "
+                    }
+                    Backend::Postgres => {
+                        "EXISTS (SELECT 1 FROM jsonb_array_elements_text(CASE WHEN \
+                         jsonb_typeof(j->'value') = 'array' THEN j->'value' \
+                         ELSE jsonb_build_array(j->'value') END) e WHERE lower(e) = "
+                    }
+                });
+                bind(sql, v);
+                sql.push(")");
+            }
+            (Test::Eq(v) | Test::NotEq(v), CustomShape::Number) => {
+                sql.push(number).push(" = ");
+                bind(sql, v);
+            }
+            (Test::Eq(v) | Test::NotEq(v), _) => {
+                sql.push("lower(");
+                push_value(sql);
+                sql.push(") = ");
+                bind(sql, v);
+            }
+            (Test::Contains(t) | Test::NotContains(t), _) => {
+                sql.push("lower(");
+                push_value(sql);
+                sql.push(") LIKE ")
+                    .bind_text(like_contains(t))
+                    .push(" ESCAPE '\\'");
+            }
+            (Test::Exists | Test::NotExists, _) if target.row.is_some() => {
+                push_value(sql);
+                sql.push(" <> ''");
+            }
+            (Test::Exists | Test::NotExists, _) => {
+                sql.push("1 = 1");
+            }
+            (Test::Range(bounds), _) => {
+                let expr = if shape == CustomShape::Date {
+                    day
+                } else {
+                    number
+                };
+                for (i, (cmp, v)) in bounds.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(" AND ");
+                    }
+                    sql.push(expr).push(cmp.sql());
+                    bind(sql, v);
+                }
+            }
+        }
+        sql.push(")");
     }
 
     /// `EXISTS` over the contact's rows of `table`: with `eq`, one whose `column` is the value;
@@ -1124,6 +1382,12 @@ mod tests {
             backend: Backend::Sqlite,
             timezone: chrono_tz::America::New_York,
             country: "US".into(),
+            custom_fields: [
+                ("score".to_owned(), DataType::Numerical),
+                ("colours".to_owned(), DataType::MultipleOptions),
+                ("list".to_owned(), DataType::TextboxList),
+            ]
+            .into(),
         }
     }
 
@@ -1276,6 +1540,32 @@ mod tests {
             invalid(json!({"pageLimit": 5, "sort": [{"field": "phone", "direction": "up"}]})).len(),
             1
         );
+    }
+
+    #[test]
+    fn custom_fields_are_found_wherever_the_filters_name_them() {
+        let body = json!({"filters": [{"field": "customFields.a", "operator": "exists"},
+            {"group": "OR", "filters": [{"field": "customFields.b.row-1", "operator": "eq", "value": "x"},
+                {"field": "customFields.a", "operator": "exists"}, {"field": "tags", "operator": "exists"}]}]});
+        assert_eq!(custom_field_ids(body.as_object().unwrap()), vec!["a", "b"]);
+        // Known ids take their type's operators; unknown ones, or rows of other types, are 400s.
+        assert!(parse_json(json!({"pageLimit": 1, "filters": [{"field": "customFields.score", "operator": "range", "value": {"gt": 1.5}}]})).is_ok());
+        assert!(parse_json(json!({"pageLimit": 1, "filters": [{"field": "customFields.list.0b1c-2", "operator": "contains", "value": "x"}]})).is_ok());
+        for field in [
+            "customFields.other",
+            "customFields.score.row",
+            "customFields.list.bad'row",
+            "customFields.",
+        ] {
+            assert_eq!(
+                parse_json(
+                    json!({"pageLimit": 1, "filters": [{"field": field, "operator": "exists"}]})
+                )
+                .unwrap_err(),
+                SearchError::InvalidField(field.to_owned()),
+                "{field}"
+            );
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub enum Arg {
     /// Text or SQL NULL.
     MaybeText(Option<String>),
     Int(i64),
+    Float(f64),
 }
 
 #[derive(Debug, Default, Clone)]
@@ -47,6 +48,10 @@ impl SqlBuilder {
         self.bind(Arg::MaybeText(s))
     }
 
+    pub fn bind_float(&mut self, x: f64) -> &mut Self {
+        self.bind(Arg::Float(x))
+    }
+
     pub fn bind_int(&mut self, n: i64) -> &mut Self {
         self.bind(Arg::Int(n))
     }
@@ -62,6 +67,7 @@ impl SqlBuilder {
                 Arg::Text(s) => q.bind(s.as_str()),
                 Arg::MaybeText(s) => q.bind(s.as_deref()),
                 Arg::Int(n) => q.bind(*n),
+                Arg::Float(x) => q.bind(*x),
             })
     }
 
@@ -75,6 +81,7 @@ impl SqlBuilder {
                 Arg::Text(s) => q.bind(s.as_str()),
                 Arg::MaybeText(s) => q.bind(s.as_deref()),
                 Arg::Int(n) => q.bind(*n),
+                Arg::Float(x) => q.bind(*x),
             })
     }
 
@@ -88,6 +95,7 @@ impl SqlBuilder {
                 Arg::Text(s) => q.bind(s.as_str()),
                 Arg::MaybeText(s) => q.bind(s.as_deref()),
                 Arg::Int(n) => q.bind(*n),
+                Arg::Float(x) => q.bind(*x),
             })
     }
 }

@@ -1,6 +1,8 @@
 //! `POST /contacts/search` (dossier §3.1, §4): the filter language of `contact_search`, run
 //! over the token's location, with `page`/`pageLimit` pages or `searchAfter` cursors.
 
+use std::collections::HashMap;
+
 use axum::extract::State;
 use axum::Router;
 use hilo_types::contacts::{SearchContact, SearchContactsResponse};
@@ -14,9 +16,10 @@ use super::route;
 use super::tags::load_tags_for;
 use crate::auth::Auth;
 use crate::contact_search::{self, SearchContext, SearchError, SearchQuery, BUSINESS_NAME};
+use crate::custom_fields::DataType;
 use crate::endpoints::Operation;
 use crate::error::{ApiError, ApiResult};
-use crate::sql::SqlBuilder;
+use crate::sql::{bind_list, SqlBuilder};
 use crate::state::AppState;
 use crate::trace::Reply;
 use crate::validate::{optional, required, Body, Field, Kind, NoParams, QueryParams, Schema};
@@ -69,6 +72,28 @@ fn push_where(sql: &mut SqlBuilder, location_id: &str, q: &SearchQuery, ctx: &Se
     }
 }
 
+/// The data types of the location's contact custom fields the body's filters name.
+async fn custom_field_types(
+    state: &AppState,
+    location_id: &str,
+    body: &Map<String, Value>,
+) -> Result<HashMap<String, DataType>, sqlx::Error> {
+    let ids = contact_search::custom_field_ids(body);
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut sql = SqlBuilder::new("SELECT id, data_type FROM custom_fields WHERE location_id = ");
+    sql.bind_text(location_id)
+        .push(" AND model = 'contact' AND id IN (");
+    bind_list(&mut sql, &ids);
+    sql.push(")");
+    let rows: Vec<(String, String)> = sql.query_as().fetch_all(state.db.read()).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, data_type)| DataType::parse(&data_type).map(|t| (id, t)))
+        .collect())
+}
+
 async fn search_contacts(
     State(state): State<AppState>,
     auth: Auth,
@@ -80,6 +105,7 @@ async fn search_contacts(
         backend: state.db.backend,
         timezone: location.timezone.parse().unwrap_or(chrono_tz::UTC),
         country: location.country.clone(),
+        custom_fields: custom_field_types(&state, &location.id, &body.rest).await?,
     };
     let q = contact_search::parse(&body.rest, &ctx)?;
     // `QueryParams`/`Body` checked that the body's location is the token's.

@@ -410,3 +410,70 @@ on_both! {
         assert_eq!(s.counts().await, before);
     }
 }
+
+on_both! {
+    async fn custom_fields_are_searchable_by_id(s) {
+        let id = |v: Value| v["id"].as_str().unwrap().to_owned();
+        let text = id(s.custom_field(json!({"name": "Nickname", "dataType": "TEXT"})).await);
+        let score = id(s.custom_field(json!({"name": "Score", "dataType": "NUMERICAL"})).await);
+        let colours = id(s.custom_field(json!({"name": "Colours", "dataType": "MULTIPLE_OPTIONS", "options": ["red", "green", "blue"]})).await);
+        let renewal = id(s.custom_field(json!({"name": "Renewal", "dataType": "DATE"})).await);
+        let kids = s.custom_field(json!({"name": "Kids", "dataType": "TEXTBOX_LIST", "textBoxListOptions": [{"label": "First", "prefillValue": ""}]})).await;
+        let kids_row = kids["textBoxListOptions"][0]["id"].as_str().unwrap().to_owned();
+        let kids = id(kids);
+        // (nickname, score, colours, renewal, first kid)
+        type Row<'a> = (Option<&'a str>, Option<f64>, Option<Value>, Option<Value>, Option<&'a str>);
+        let rows: [Row; 5] = [
+            (Some("Ace"), Some(10.0), Some(json!(["red"])), Some(json!("2026-03-01")), Some("Tom")),
+            (Some("Bee"), Some(25.5), Some(json!(["green", "blue"])), Some(json!("2026-03-15T10:00:00Z")), None),
+            (None, Some(40.0), None, Some(json!(1_775_001_600_000i64)), Some("Tim")), // 2026-04-01
+            (Some("ace of spades"), None, Some(json!(["blue"])), None, None),
+            (None, None, None, None, None),
+        ];
+        let mut ids = Vec::new();
+        for (nick, points, colour, date, kid) in &rows {
+            let mut fields = Vec::new();
+            if let Some(nick) = nick { fields.push(json!({"id": text, "field_value": nick})); }
+            if let Some(points) = points { fields.push(json!({"id": score, "field_value": points})); }
+            if let Some(colour) = colour { fields.push(json!({"id": colours, "field_value": colour})); }
+            if let Some(date) = date { fields.push(json!({"id": renewal, "field_value": date})); }
+            if let Some(kid) = kid { fields.push(json!({"id": kids, "field_value": {kids_row.as_str(): kid}})); }
+            ids.push(s.contact(json!({"firstName": "Custom", "customFields": fields})).await);
+        }
+        let want = |picked: &[usize]| -> BTreeSet<String> { picked.iter().map(|i| ids[*i].clone()).collect() };
+        let cases = [
+            (json!([{"field": format!("customFields.{text}"), "operator": "eq", "value": "ACE"}]), want(&[0])),
+            (json!([{"field": format!("customFields.{text}"), "operator": "contains", "value": "ace"}]), want(&[0, 3])),
+            (json!([{"field": format!("customFields.{text}"), "operator": "not_eq", "value": "ace"}]), want(&[1, 2, 3, 4])),
+            (json!([{"field": format!("customFields.{text}"), "operator": "not_exists"}]), want(&[2, 4])),
+            (json!([{"field": format!("customFields.{score}"), "operator": "range", "value": {"gte": 20, "lt": "40"}}]), want(&[1])),
+            (json!([{"field": format!("customFields.{score}"), "operator": "eq", "value": 40}]), want(&[2])),
+            (json!([{"field": format!("customFields.{score}"), "operator": "exists"}]), want(&[0, 1, 2])),
+            (json!([{"field": format!("customFields.{colours}"), "operator": "eq", "value": "blue"}]), want(&[1, 3])),
+            (json!([{"field": format!("customFields.{colours}"), "operator": "not_eq", "value": "blue"}]), want(&[0, 2, 4])),
+            (json!([{"field": format!("customFields.{renewal}"), "operator": "range", "value": {"gte": "2026-03-10", "lte": "2026-04-01"}}]), want(&[1, 2])),
+            (json!([{"field": format!("customFields.{kids}.{kids_row}"), "operator": "eq", "value": "tim"}]), want(&[2])),
+            (json!([{"field": format!("customFields.{kids}.{kids_row}"), "operator": "exists"}]), want(&[0, 2])),
+            (json!([{"field": format!("customFields.{kids}"), "operator": "not_exists"}]), want(&[1, 3, 4])),
+        ];
+        for (filters, expected) in cases {
+            let got: BTreeSet<String> = all_matches(s, &filters, 2).await.into_iter().collect();
+            assert_eq!(got, expected, "{filters}");
+        }
+        // Operators the type does not take, and fields the location does not have.
+        let (st, body) = search(s, json!({"pageLimit": 5, "filters": [{"field": format!("customFields.{score}"), "operator": "contains", "value": "1"}]})).await;
+        assert_eq!((st.as_u16(), body["message"].clone()), (422, json!([format!("filters.0.operator contains is not supported for field customFields.{score}")])));
+        let (st, body) = search(s, json!({"pageLimit": 5, "filters": [{"field": format!("customFields.{score}"), "operator": "eq", "value": "many"}]})).await;
+        assert_eq!((st.as_u16(), body["message"].clone()), (422, json!(["filters.0.value must be a number"])));
+        for field in [format!("customFields.{text}.{kids_row}"), "customFields.nope".to_owned(), format!("customFields.{kids}.not\"a-row")] {
+            let (st, body) = search(s, json!({"pageLimit": 5, "filters": [{"field": field, "operator": "exists"}]})).await;
+            assert_eq!((st.as_u16(), body["message"].clone()), (400, json!(format!("Invalid field: {field}"))), "{field}");
+        }
+        // Another location's field is unknown here.
+        let r = s.request_as(&s.other_token, Method::POST, &format!("/locations/{}/customFields", s.other_location.id)).json(&json!({"name": "Theirs", "dataType": "TEXT"}));
+        let (_, theirs) = s.send(r).await;
+        let theirs = theirs["customField"]["id"].as_str().unwrap().to_owned();
+        let (st, _) = search(s, json!({"pageLimit": 5, "filters": [{"field": format!("customFields.{theirs}"), "operator": "exists"}]})).await;
+        assert_eq!(st.as_u16(), 400);
+    }
+}
