@@ -10,7 +10,8 @@ use axum::Router;
 use hilo_types::followers::{FollowersAddedResponse, FollowersBody, FollowersRemovedResponse};
 use sqlx::AnyPool;
 
-use super::contacts::{require_contact, touch};
+use super::contact_lists::FOLLOWERS;
+use super::contacts::require_contact;
 use super::route;
 use crate::auth::Auth;
 use crate::endpoints::Operation;
@@ -49,14 +50,7 @@ pub(crate) async fn load_followers<'e, E>(
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    sqlx::query_scalar(
-        "SELECT user_id FROM contact_followers WHERE location_id = $1 AND contact_id = $2 \
-         ORDER BY position",
-    )
-    .bind(location_id)
-    .bind(contact_id)
-    .fetch_all(executor)
-    .await
+    FOLLOWERS.load(executor, location_id, contact_id).await
 }
 
 /// The followers of many contacts at once, keyed by contact id.
@@ -65,20 +59,7 @@ pub(crate) async fn load_followers_for(
     location_id: &str,
     contact_ids: &[String],
 ) -> Result<HashMap<String, Vec<String>>, sqlx::Error> {
-    let mut followers: HashMap<String, Vec<String>> = HashMap::new();
-    if contact_ids.is_empty() {
-        return Ok(followers);
-    }
-    let mut sql =
-        SqlBuilder::new("SELECT contact_id, user_id FROM contact_followers WHERE location_id = ");
-    sql.bind_text(location_id).push(" AND contact_id IN (");
-    bind_list(&mut sql, contact_ids);
-    sql.push(") ORDER BY contact_id, position");
-    let rows: Vec<(String, String)> = sql.query_as().fetch_all(pool).await?;
-    for (contact_id, user_id) in rows {
-        followers.entry(contact_id).or_default().push(user_id);
-    }
-    Ok(followers)
+    FOLLOWERS.load_for(pool, location_id, contact_ids).await
 }
 
 /// 400 for the first of `ids` that is not a user of the location.
@@ -106,9 +87,6 @@ async fn require_location_users(
     }
 }
 
-// Like tags, followers are added and removed row by row, so concurrent requests on one contact
-// keep each other's changes.
-
 async fn add_followers(
     State(state): State<AppState>,
     auth: Auth,
@@ -120,31 +98,13 @@ async fn add_followers(
     let ids = dedupe(&body.followers);
     require_location_users(&state, &auth.location_id, &ids).await?;
     let mut tx = state.db.write().begin().await?;
-    let mut added = Vec::new();
-    for user_id in ids {
-        let inserted = sqlx::query(
-            "INSERT INTO contact_followers (location_id, contact_id, user_id, position) \
-             SELECT $1, $2, $3, COALESCE(MAX(position), -1) + 1 FROM contact_followers \
-             WHERE location_id = $1 AND contact_id = $2 \
-             ON CONFLICT (contact_id, user_id) DO NOTHING",
-        )
-        .bind(&auth.location_id)
-        .bind(&contact_id)
-        .bind(&user_id)
-        .execute(&mut *tx)
+    let added = FOLLOWERS
+        .add(&mut tx, &auth.location_id, &contact_id, ids)
         .await?;
-        if inserted.rows_affected() > 0 {
-            added.push(user_id);
-        }
-    }
-    if !added.is_empty() {
-        touch(&mut tx, &auth.location_id, &contact_id).await?;
-    }
-    let followers = load_followers(&mut *tx, &auth.location_id, &contact_id).await?;
     tx.commit().await?;
     Ok(Reply::created(FollowersAddedResponse {
-        followers,
-        followers_added: added,
+        followers: added.all,
+        followers_added: added.changed,
     }))
 }
 
@@ -159,29 +119,18 @@ async fn remove_followers(
 ) -> ApiResult<Reply<FollowersRemovedResponse>> {
     require_contact(&state, &auth, &contact_id).await?;
     let mut tx = state.db.write().begin().await?;
-    let mut removed = Vec::new();
-    for user_id in dedupe(&body.followers) {
-        let deleted = sqlx::query(
-            "DELETE FROM contact_followers WHERE location_id = $1 AND contact_id = $2 \
-             AND user_id = $3",
+    let removed = FOLLOWERS
+        .remove(
+            &mut tx,
+            &auth.location_id,
+            &contact_id,
+            dedupe(&body.followers),
         )
-        .bind(&auth.location_id)
-        .bind(&contact_id)
-        .bind(&user_id)
-        .execute(&mut *tx)
         .await?;
-        if deleted.rows_affected() > 0 {
-            removed.push(user_id);
-        }
-    }
-    if !removed.is_empty() {
-        touch(&mut tx, &auth.location_id, &contact_id).await?;
-    }
-    let followers = load_followers(&mut *tx, &auth.location_id, &contact_id).await?;
     tx.commit().await?;
     Ok(Reply::ok(FollowersRemovedResponse {
-        followers,
-        followers_removed: removed,
+        followers: removed.all,
+        followers_removed: removed.changed,
     }))
 }
 

@@ -6,6 +6,7 @@ pub mod appointments;
 pub mod bulk_tags;
 pub mod businesses;
 pub mod campaigns;
+pub mod contact_lists;
 pub mod contacts;
 pub mod custom_fields;
 pub mod duplicates;

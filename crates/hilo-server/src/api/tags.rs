@@ -9,12 +9,13 @@ use axum::Router;
 use hilo_types::contacts::{TagsAddedResponse, TagsBody, TagsRemovedResponse};
 use sqlx::{AnyConnection, AnyPool};
 
-use super::contacts::{require_contact, touch};
+use super::contact_lists::TAGS;
+use super::contacts::require_contact;
 use super::route;
 use crate::auth::Auth;
 use crate::endpoints::Operation;
 use crate::error::ApiResult;
-use crate::sql::{bind_list, SqlBuilder};
+use crate::sql::SqlBuilder;
 use crate::state::AppState;
 use crate::trace::Reply;
 use crate::validate::{required, Body, Field, Kind, NoParams, QueryParams, Schema};
@@ -40,6 +41,7 @@ pub fn normalize_tags(tags: &[String]) -> Vec<String> {
     out
 }
 
+/// A contact's tags, in the order they were added.
 pub(crate) async fn load_tags<'e, E>(
     executor: E,
     location_id: &str,
@@ -48,13 +50,7 @@ pub(crate) async fn load_tags<'e, E>(
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    sqlx::query_scalar(
-        "SELECT tag FROM contact_tags WHERE location_id = $1 AND contact_id = $2 ORDER BY position",
-    )
-    .bind(location_id)
-    .bind(contact_id)
-    .fetch_all(executor)
-    .await
+    TAGS.load(executor, location_id, contact_id).await
 }
 
 /// The tags of many contacts at once, keyed by contact id.
@@ -63,19 +59,7 @@ pub(crate) async fn load_tags_for(
     location_id: &str,
     contact_ids: &[String],
 ) -> Result<HashMap<String, Vec<String>>, sqlx::Error> {
-    let mut tags: HashMap<String, Vec<String>> = HashMap::new();
-    if contact_ids.is_empty() {
-        return Ok(tags);
-    }
-    let mut sql = SqlBuilder::new("SELECT contact_id, tag FROM contact_tags WHERE location_id = ");
-    sql.bind_text(location_id).push(" AND contact_id IN (");
-    bind_list(&mut sql, contact_ids);
-    sql.push(") ORDER BY contact_id, position");
-    let rows: Vec<(String, String)> = sql.query_as().fetch_all(pool).await?;
-    for (contact_id, tag) in rows {
-        tags.entry(contact_id).or_default().push(tag);
-    }
-    Ok(tags)
+    TAGS.load_for(pool, location_id, contact_ids).await
 }
 
 /// Makes `tags` (already normalised) the contact's whole tag set.
@@ -134,9 +118,6 @@ pub(crate) async fn insert_tags(
     Ok(())
 }
 
-// Adding and removing touch only the tags named, row by row, so concurrent requests on the
-// same contact cannot lose each other's changes on either engine.
-
 async fn add_tags(
     State(state): State<AppState>,
     auth: Auth,
@@ -146,31 +127,18 @@ async fn add_tags(
 ) -> ApiResult<Reply<TagsAddedResponse>> {
     require_contact(&state, &auth, &contact_id).await?;
     let mut tx = state.db.write().begin().await?;
-    let mut added = Vec::new();
-    for tag in normalize_tags(&body.tags) {
-        let inserted = sqlx::query(
-            "INSERT INTO contact_tags (location_id, contact_id, tag, position) \
-             SELECT $1, $2, $3, COALESCE(MAX(position), -1) + 1 FROM contact_tags \
-             WHERE location_id = $1 AND contact_id = $2 \
-             ON CONFLICT (contact_id, tag) DO NOTHING",
+    let added = TAGS
+        .add(
+            &mut tx,
+            &auth.location_id,
+            &contact_id,
+            normalize_tags(&body.tags),
         )
-        .bind(&auth.location_id)
-        .bind(&contact_id)
-        .bind(&tag)
-        .execute(&mut *tx)
         .await?;
-        if inserted.rows_affected() > 0 {
-            added.push(tag);
-        }
-    }
-    if !added.is_empty() {
-        touch(&mut tx, &auth.location_id, &contact_id).await?;
-    }
-    let tags = load_tags(&mut *tx, &auth.location_id, &contact_id).await?;
     tx.commit().await?;
     Ok(Reply::created(TagsAddedResponse {
-        tags,
-        tags_added: added,
+        tags: added.all,
+        tags_added: added.changed,
     }))
 }
 
@@ -183,28 +151,18 @@ async fn remove_tags(
 ) -> ApiResult<Reply<TagsRemovedResponse>> {
     require_contact(&state, &auth, &contact_id).await?;
     let mut tx = state.db.write().begin().await?;
-    let mut removed = Vec::new();
-    for tag in normalize_tags(&body.tags) {
-        let deleted = sqlx::query(
-            "DELETE FROM contact_tags WHERE location_id = $1 AND contact_id = $2 AND tag = $3",
+    let removed = TAGS
+        .remove(
+            &mut tx,
+            &auth.location_id,
+            &contact_id,
+            normalize_tags(&body.tags),
         )
-        .bind(&auth.location_id)
-        .bind(&contact_id)
-        .bind(&tag)
-        .execute(&mut *tx)
         .await?;
-        if deleted.rows_affected() > 0 {
-            removed.push(tag);
-        }
-    }
-    if !removed.is_empty() {
-        touch(&mut tx, &auth.location_id, &contact_id).await?;
-    }
-    let tags = load_tags(&mut *tx, &auth.location_id, &contact_id).await?;
     tx.commit().await?;
     Ok(Reply::ok(TagsRemovedResponse {
-        tags,
-        tags_removed: removed,
+        tags: removed.all,
+        tags_removed: removed.changed,
     }))
 }
 
