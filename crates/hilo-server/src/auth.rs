@@ -182,12 +182,9 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> ApiResult<Principa
         .ok()
         .and_then(bearer)
         .ok_or(ApiError::Unauthorized(INVALID_JWT))?;
-    let principal = if token.starts_with("pit-") {
-        private_token(state, token).await?
-    } else {
-        oauth_token(state, token)?
-    }
-    .ok_or(ApiError::Unauthorized(INVALID_JWT))?;
+    let principal = resolve(state, token)
+        .await?
+        .ok_or(ApiError::Unauthorized(INVALID_JWT))?;
     count_request(parts, state, &principal).await?;
     let has_scope = principal
         .scopes
@@ -198,6 +195,22 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> ApiResult<Principa
         return Err(ApiError::Unauthorized(SCOPE_MISSING));
     }
     Ok(principal)
+}
+
+/// The caller a bearer token names, if it is valid.
+async fn resolve(state: &AppState, token: &str) -> ApiResult<Option<Principal>> {
+    if token.starts_with("pit-") {
+        private_token(state, token).await
+    } else {
+        oauth_token(state, token)
+    }
+}
+
+/// The caller a request's bearer token names, if any: no scope is checked and nothing counted
+/// (fault rules that match on the caller use it).
+pub async fn identify(headers: &axum::http::HeaderMap, state: &AppState) -> Option<Principal> {
+    let token = headers.get(AUTHORIZATION)?.to_str().ok().and_then(bearer)?;
+    resolve(state, token).await.ok().flatten()
 }
 
 async fn private_token(state: &AppState, token: &str) -> ApiResult<Option<Principal>> {

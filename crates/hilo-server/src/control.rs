@@ -3,16 +3,19 @@
 //! the live rate-limit counters. Guarded by an admin key: set with `hilo serve --admin-key`, or
 //! created on first start and kept as a hash in `server_keys`.
 
+use axum::extract::rejection::JsonRejection;
+use axum::extract::Path;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::routing::get;
-use axum::Router;
+use axum::routing::{delete, get};
+use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{bearer, hash_token, random_secret};
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult, NO_AUTHORIZATION};
+use crate::faults::{NewRule, Rule};
 use crate::state::AppState;
 use crate::time::{format_ms, now_ms};
 use crate::trace::Reply;
@@ -22,7 +25,13 @@ const ADMIN_KEY_NAME: &str = "admin-key-sha256";
 const INVALID_ADMIN_KEY: &str = "Invalid admin key";
 
 pub fn routes(router: Router<AppState>) -> Router<AppState> {
-    router.route("/hilo/admin/limits", get(limits))
+    router
+        .route("/hilo/admin/limits", get(limits))
+        .route(
+            "/hilo/admin/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/hilo/admin/faults/{id}", delete(remove_fault))
 }
 
 fn new_admin_key() -> String {
@@ -183,4 +192,62 @@ async fn limits(
         resource_id,
         counters,
     }))
+}
+
+#[derive(Serialize)]
+struct FaultList {
+    faults: Vec<Rule>,
+}
+
+#[derive(Serialize)]
+struct FaultAdded {
+    fault: Rule,
+}
+
+#[derive(Serialize)]
+struct FaultsRemoved {
+    removed: usize,
+}
+
+/// `POST /hilo/admin/faults`: a rule that faults the HighLevel requests it matches (see
+/// `faults.rs` and docs/sandbox.md for the body).
+async fn add_fault(
+    State(state): State<AppState>,
+    _admin: Admin,
+    body: Result<Json<NewRule>, JsonRejection>,
+) -> ApiResult<Reply<FaultAdded>> {
+    let Json(rule) = body.map_err(|e| ApiError::unprocessable(e.body_text()))?;
+    let fault = state
+        .faults
+        .add(rule, now_ms())
+        .map_err(ApiError::unprocessable)?;
+    Ok(Reply::created(FaultAdded { fault }))
+}
+
+/// `GET /hilo/admin/faults`: the rules in force, with how often each matched and faulted.
+async fn list_faults(State(state): State<AppState>, _admin: Admin) -> Reply<FaultList> {
+    Reply::ok(FaultList {
+        faults: state.faults.list(now_ms()),
+    })
+}
+
+/// `DELETE /hilo/admin/faults`: every rule goes.
+async fn clear_faults(State(state): State<AppState>, _admin: Admin) -> Reply<FaultsRemoved> {
+    Reply::ok(FaultsRemoved {
+        removed: state.faults.remove(None),
+    })
+}
+
+/// `DELETE /hilo/admin/faults/{id}`.
+async fn remove_fault(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Reply<FaultsRemoved>> {
+    match state.faults.remove(Some(&id)) {
+        0 => Err(ApiError::bad_request(format!(
+            "Fault rule not found for id:{id}"
+        ))),
+        removed => Ok(Reply::ok(FaultsRemoved { removed })),
+    }
 }

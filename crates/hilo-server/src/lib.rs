@@ -11,6 +11,7 @@ pub mod custom_fields;
 pub mod db;
 pub mod endpoints;
 pub mod error;
+pub mod faults;
 pub mod ids;
 pub mod oauth;
 pub mod ratelimit;
@@ -47,6 +48,10 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// Trailing slashes are optional on every route, as real clients use both spellings.
 pub fn app(state: AppState, body_limit: usize) -> NormalizePath<Router> {
     let router = api::router()
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            faults::inject,
+        ))
         .route_layer(middleware::from_fn(auth::rate_limit_headers))
         .route_layer(middleware::from_fn(auth::require_version));
     let router = web::routes(control::routes(api::oauth::token_route(router)))

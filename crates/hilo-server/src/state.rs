@@ -1,6 +1,7 @@
 //! What every handler shares. Built once by `app()`; nothing process-global.
 
 use crate::db::Db;
+use crate::faults::Faults;
 use crate::oauth::{OAuth, OAuthSettings};
 use crate::ratelimit::RateLimiter;
 
@@ -11,6 +12,8 @@ pub struct AppState {
     pub limiter: RateLimiter,
     /// The SHA-256 of the admin key given at start; `None`: the key stored in the database.
     pub admin_key_hash: Option<String>,
+    /// The fault rules of this process.
+    pub faults: Faults,
 }
 
 impl AppState {
@@ -23,6 +26,7 @@ impl AppState {
             oauth,
             limiter: RateLimiter::default(),
             admin_key_hash: None,
+            faults: Faults::default(),
         })
     }
 

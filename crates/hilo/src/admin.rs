@@ -53,6 +53,9 @@ enum AdminCommand {
     /// Rate limits as a running server counts them (asks the server, not the database).
     #[command(subcommand)]
     Limits(crate::remote::LimitsCommand),
+    /// Fault rules of a running server (asks the server): make HighLevel routes fail on purpose.
+    #[command(subcommand)]
+    Faults(crate::remote::FaultsCommand),
     /// The control-plane admin key.
     #[command(subcommand)]
     AdminKey(AdminKeyCommand),
@@ -274,6 +277,7 @@ fn parse_identifier(s: &str) -> Result<ContactIdentifier, String> {
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
     let (value, text) = match args.command {
         AdminCommand::Limits(command) => crate::remote::limits(command).await?,
+        AdminCommand::Faults(command) => crate::remote::faults(command).await?,
         command => {
             let db = Db::connect(&args.database).await?;
             let result = execute(&db, command).await;
@@ -597,7 +601,9 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<(serde_json::
             let text = format!("admin key: {key}\n(printed once; hilo keeps only its hash)");
             (json!({ "adminKey": key }), text)
         }
-        AdminCommand::Limits(_) => unreachable!("answered by the server, not the database"),
+        AdminCommand::Limits(_) | AdminCommand::Faults(_) => {
+            unreachable!("answered by the server, not the database")
+        }
     })
 }
 

@@ -1,10 +1,11 @@
 //! `hilo admin` commands that ask a running server rather than the database: what only the
-//! serving process knows, such as its live rate-limit counters.
+//! serving process knows or holds, such as its live rate-limit counters and its fault rules.
 
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use reqwest::Method;
 use serde_json::Value;
 
 #[derive(Args)]
@@ -32,6 +33,81 @@ pub enum LimitsCommand {
     },
 }
 
+#[derive(Subcommand)]
+pub enum FaultsCommand {
+    /// Add a fault rule, given as JSON: `{"match": {"method", "path", "locationId", "clientId"},
+    /// "effect": {"type": "status", "status": 429} | {"type": "latency", "ms": 500} |
+    /// {"type": "drop"} | …, "times", "nth", "probability", "ttlMs"}` (docs/sandbox.md).
+    Add {
+        #[arg(long)]
+        rule: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// The rules in force, with how often each matched and faulted.
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Remove one rule.
+    Remove {
+        id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Remove every rule.
+    Clear {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+/// Runs `command` against the server; returns its answer as JSON and as text.
+pub async fn faults(command: FaultsCommand) -> anyhow::Result<(Value, String)> {
+    let path = "/hilo/admin/faults";
+    let (answer, text) = match command {
+        FaultsCommand::Add { rule, server } => {
+            let rule: Value = serde_json::from_str(&rule).context("--rule is not JSON")?;
+            let answer = call(&server, Method::POST, path, &[], Some(rule)).await?;
+            let text = format!(
+                "fault rule {}",
+                answer["fault"]["id"].as_str().unwrap_or_default()
+            );
+            (answer, text)
+        }
+        FaultsCommand::List { server } => {
+            let answer = call(&server, Method::GET, path, &[], None).await?;
+            let text = answer["faults"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|f| {
+                    format!(
+                        "{}  match {}  effect {}  matched {} faulted {}",
+                        f["id"].as_str().unwrap_or_default(),
+                        f["match"],
+                        f["effect"],
+                        f["matched"],
+                        f["hits"]
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            (answer, text)
+        }
+        FaultsCommand::Remove { id, server } => {
+            let answer = call(&server, Method::DELETE, &format!("{path}/{id}"), &[], None).await?;
+            (answer, format!("removed fault rule {id}"))
+        }
+        FaultsCommand::Clear { server } => {
+            let answer = call(&server, Method::DELETE, path, &[], None).await?;
+            let text = format!("removed {} fault rules", answer["removed"]);
+            (answer, text)
+        }
+    };
+    Ok((answer, text))
+}
+
 /// Runs `command` against the server; returns its answer as JSON and as text.
 pub async fn limits(command: LimitsCommand) -> anyhow::Result<(Value, String)> {
     let LimitsCommand::Show {
@@ -44,25 +120,42 @@ pub async fn limits(command: LimitsCommand) -> anyhow::Result<(Value, String)> {
         (None, Some(agency)) => ("companyId", agency),
         (None, None) => anyhow::bail!("--location or --agency is required"),
     };
-    let report = get(&server, "/hilo/admin/limits", &[(param, &id)]).await?;
+    let report = call(
+        &server,
+        Method::GET,
+        "/hilo/admin/limits",
+        &[(param, &id)],
+        None,
+    )
+    .await?;
     Ok((report.clone(), limits_text(&report)))
 }
 
 /// How long to wait for the server: an inspection should fail fast, not hang a script.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-async fn get(server: &ServerArgs, path: &str, query: &[(&str, &str)]) -> anyhow::Result<Value> {
+async fn call(
+    server: &ServerArgs,
+    method: Method,
+    path: &str,
+    query: &[(&str, &str)],
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
     let key = server
         .admin_key
         .as_deref()
         .context("the admin key is needed: --admin-key or HILO_ADMIN_KEY")?;
     let url = format!("{}{path}", server.server.trim_end_matches('/'));
-    let response = reqwest::Client::builder()
+    let mut request = reqwest::Client::builder()
         .timeout(TIMEOUT)
         .build()?
-        .get(&url)
+        .request(method, &url)
         .query(query)
-        .bearer_auth(key)
+        .bearer_auth(key);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request
         .send()
         .await
         .with_context(|| format!("cannot reach the server at {}", server.server))?;

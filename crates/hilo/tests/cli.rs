@@ -877,3 +877,68 @@ async fn admin_makes_location_users_campaigns_and_workflows() {
     served.stop();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `hilo admin faults …` against the server at `base` with the admin key: its JSON answer.
+fn faults(base: &str, key: &str, args: &[&str]) -> Value {
+    let output = Command::new(HILO)
+        .args(["admin", "faults"])
+        .args(args)
+        .args(["--server", base, "--admin-key", key, "--json"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// `hilo admin faults add` makes the next two `POST /contacts/` answer 429, then they succeed;
+/// `list` shows the rule's count, `clear` removes what is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_faults_make_requests_fail_on_purpose() {
+    let dir = std::env::temp_dir().join(format!("hilo-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let database = format!("sqlite://{}", dir.join("faults.db").display());
+    let served = Served::start_with(&database, &[], &[]);
+    let key = served.field("admin key:");
+    let token = served.field("token:");
+    let location = served.field("location id:");
+    let rule = r#"{"match": {"method": "POST", "path": "/contacts"}, "effect": {"type": "status", "status": 429}, "times": 2}"#;
+    let added = faults(&served.base, &key, &["add", "--rule", rule]);
+    assert!(added["fault"]["id"].is_string(), "{added}");
+    add_other_rule(&served.base, &key);
+    let body = json!({"locationId": location, "firstName": "Faulted"});
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(
+            call(
+                &served.base,
+                &token,
+                reqwest::Method::POST,
+                "/contacts/",
+                Some(body.clone()),
+            )
+            .await
+            .0,
+        );
+    }
+    assert_eq!(statuses, [429, 429, 201]);
+    let listed = faults(&served.base, &key, &["list"]);
+    assert_eq!(
+        listed["faults"].as_array().unwrap().len(),
+        1,
+        "the spent rule retired: {listed}"
+    );
+    assert_eq!(faults(&served.base, &key, &["clear"])["removed"], 1);
+    assert_eq!(faults(&served.base, &key, &["list"])["faults"], json!([]));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A rule that never matches the test's requests, to show that `list` and `clear` count it.
+fn add_other_rule(base: &str, key: &str) {
+    let rule = r#"{"match": {"path": "/businesses/**"}, "effect": {"type": "drop"}}"#;
+    faults(base, key, &["add", "--rule", rule]);
+}

@@ -14,6 +14,7 @@ mod contract;
 mod control;
 mod custom_fields;
 mod duplicates;
+mod faults;
 mod followers;
 mod notes;
 mod oauth;
