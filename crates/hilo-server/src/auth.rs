@@ -43,6 +43,16 @@ pub async fn require_version(request: Request, next: Next) -> Response {
 #[derive(Debug, Clone, Default)]
 struct VerdictSlot(Arc<OnceLock<Verdict>>);
 
+/// Where authentication leaves the caller it found, for the request journal to record.
+#[derive(Debug, Clone, Default)]
+pub struct CallerSlot(Arc<OnceLock<Principal>>);
+
+impl CallerSlot {
+    pub fn get(&self) -> Option<&Principal> {
+        self.0.get()
+    }
+}
+
 /// Middleware on every HighLevel route: each authenticated response carries the
 /// `X-RateLimit-*` headers of the request's count, errors after authentication included.
 pub async fn rate_limit_headers(mut request: Request, next: Next) -> Response {
@@ -185,6 +195,10 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> ApiResult<Principa
     let principal = resolve(state, token)
         .await?
         .ok_or(ApiError::Unauthorized(INVALID_JWT))?;
+    if let Some(slot) = parts.extensions.get::<CallerSlot>() {
+        // Set once per request: a handler authenticates once.
+        let _ = slot.0.set(principal.clone());
+    }
     count_request(parts, state, &principal).await?;
     let has_scope = principal
         .scopes

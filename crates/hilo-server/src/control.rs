@@ -16,6 +16,7 @@ use crate::auth::{bearer, hash_token, random_secret};
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult, NO_AUTHORIZATION};
 use crate::faults::{NewRule, Rule};
+use crate::journal::{self, Entry};
 use crate::state::AppState;
 use crate::time::{format_ms, now_ms};
 use crate::trace::Reply;
@@ -32,6 +33,8 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
             get(list_faults).post(add_fault).delete(clear_faults),
         )
         .route("/hilo/admin/faults/{id}", delete(remove_fault))
+        .route("/hilo/admin/journal", get(journal).delete(clear_journal))
+        .route("/hilo/admin/journal/count", get(journal_count))
 }
 
 fn new_admin_key() -> String {
@@ -250,4 +253,115 @@ async fn remove_fault(
         ))),
         removed => Ok(Reply::ok(FaultsRemoved { removed })),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JournalQuery {
+    method: Option<String>,
+    path: Option<String>,
+    status: Option<i64>,
+    since: Option<String>,
+    location_id: Option<String>,
+    client_id: Option<String>,
+    body_contains: Option<String>,
+    limit: Option<i64>,
+}
+
+impl Schema for JournalQuery {
+    const FIELDS: &'static [Field] = &[
+        optional("method", Kind::String),
+        optional("path", Kind::String),
+        optional("status", Kind::QueryInt { min: 100, max: 599 }),
+        optional("since", Kind::String),
+        optional("locationId", Kind::String),
+        optional("clientId", Kind::String),
+        optional("bodyContains", Kind::String),
+        optional(
+            "limit",
+            Kind::QueryInt {
+                min: 1,
+                max: 10_000,
+            },
+        ),
+    ];
+}
+
+impl JournalQuery {
+    /// The question, with `since` as an ISO 8601 date-time or epoch milliseconds.
+    fn question(&self) -> ApiResult<journal::Query> {
+        let since_ms = match self.since.as_deref() {
+            None => None,
+            Some(s) => Some(
+                s.parse::<i64>()
+                    .ok()
+                    .or_else(|| crate::time::parse_datetime_ms(s))
+                    .ok_or_else(|| {
+                        ApiError::unprocessable(
+                            "since must be an ISO 8601 date-time or epoch milliseconds",
+                        )
+                    })?,
+            ),
+        };
+        Ok(journal::Query {
+            method: self.method.clone(),
+            path: self.path.clone(),
+            status: self.status.and_then(|s| u16::try_from(s).ok()),
+            since_ms,
+            location_id: self.location_id.clone(),
+            client_id: self.client_id.clone(),
+            body_contains: self.body_contains.clone(),
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct JournalPage {
+    /// Newest first.
+    requests: Vec<Entry>,
+    /// How many requests the journal keeps.
+    capacity: usize,
+}
+
+#[derive(Serialize)]
+struct JournalCount {
+    count: usize,
+}
+
+#[derive(Serialize)]
+struct JournalCleared {
+    cleared: usize,
+}
+
+/// `GET /hilo/admin/journal?method&path&status&since&locationId&clientId&bodyContains&limit`:
+/// the newest matching requests (100 unless `limit` says otherwise).
+async fn journal(
+    State(state): State<AppState>,
+    _admin: Admin,
+    QueryParams(q): QueryParams<JournalQuery>,
+) -> ApiResult<Reply<JournalPage>> {
+    let limit = usize::try_from(q.limit.unwrap_or(100)).unwrap_or(100);
+    Ok(Reply::ok(JournalPage {
+        requests: state.journal.find(&q.question()?, limit),
+        capacity: state.journal.capacity(),
+    }))
+}
+
+/// `GET /hilo/admin/journal/count?…`: how many journaled requests match, for assertions like
+/// "exactly one POST /contacts/ with this email since T".
+async fn journal_count(
+    State(state): State<AppState>,
+    _admin: Admin,
+    QueryParams(q): QueryParams<JournalQuery>,
+) -> ApiResult<Reply<JournalCount>> {
+    Ok(Reply::ok(JournalCount {
+        count: state.journal.count(&q.question()?),
+    }))
+}
+
+/// `DELETE /hilo/admin/journal`.
+async fn clear_journal(State(state): State<AppState>, _admin: Admin) -> Reply<JournalCleared> {
+    Reply::ok(JournalCleared {
+        cleared: state.journal.clear(),
+    })
 }

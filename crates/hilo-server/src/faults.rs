@@ -141,7 +141,7 @@ impl Matcher {
 }
 
 /// `*` matches any run of characters within a segment; a final `**` segment any rest.
-fn path_matches(pattern: &str, path: &str) -> bool {
+pub(crate) fn path_matches(pattern: &str, path: &str) -> bool {
     let mut pattern_segments = pattern.split('/');
     let mut path_segments = path.split('/');
     loop {

@@ -13,6 +13,7 @@ pub mod endpoints;
 pub mod error;
 pub mod faults;
 pub mod ids;
+pub mod journal;
 pub mod oauth;
 pub mod ratelimit;
 pub mod scopes;
@@ -47,14 +48,21 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// The HTTP application: HighLevel's routes, `/healthz`, and NestJS-style 404s for the rest.
 /// Trailing slashes are optional on every route, as real clients use both spellings.
 pub fn app(state: AppState, body_limit: usize) -> NormalizePath<Router> {
+    let state = AppState {
+        journal: journal::Journal::new(state.journal.capacity(), body_limit),
+        ..state
+    };
+    let journaled = middleware::from_fn_with_state(state.clone(), journal::record);
     let router = api::router()
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             faults::inject,
         ))
         .route_layer(middleware::from_fn(auth::rate_limit_headers))
-        .route_layer(middleware::from_fn(auth::require_version));
-    let router = web::routes(control::routes(api::oauth::token_route(router)))
+        .route_layer(middleware::from_fn(auth::require_version))
+        .route_layer(journaled.clone());
+    let token = api::oauth::token_route(Router::new()).route_layer(journaled);
+    let router = web::routes(control::routes(router.merge(token)))
         .route("/healthz", get(healthz))
         .fallback(no_route)
         .method_not_allowed_fallback(no_route)

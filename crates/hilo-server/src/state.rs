@@ -2,6 +2,7 @@
 
 use crate::db::Db;
 use crate::faults::Faults;
+use crate::journal::Journal;
 use crate::oauth::{OAuth, OAuthSettings};
 use crate::ratelimit::RateLimiter;
 
@@ -14,6 +15,8 @@ pub struct AppState {
     pub admin_key_hash: Option<String>,
     /// The fault rules of this process.
     pub faults: Faults,
+    /// The last requests this process answered.
+    pub journal: Journal,
 }
 
 impl AppState {
@@ -27,12 +30,21 @@ impl AppState {
             limiter: RateLimiter::default(),
             admin_key_hash: None,
             faults: Faults::default(),
+            journal: Journal::default(),
         })
     }
 
     /// The same state counting requests with `limiter` instead.
     pub fn with_rate_limiter(self, limiter: RateLimiter) -> AppState {
         AppState { limiter, ..self }
+    }
+
+    /// The same state journaling the last `capacity` requests (0: none).
+    pub fn with_journal_size(self, capacity: usize) -> AppState {
+        AppState {
+            journal: Journal::new(capacity, crate::DEFAULT_BODY_LIMIT),
+            ..self
+        }
     }
 
     /// The same state accepting only `key` on the control plane.

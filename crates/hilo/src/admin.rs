@@ -56,6 +56,9 @@ enum AdminCommand {
     /// Fault rules of a running server (asks the server): make HighLevel routes fail on purpose.
     #[command(subcommand)]
     Faults(crate::remote::FaultsCommand),
+    /// The request journal of a running server (asks the server): what clients sent.
+    #[command(subcommand)]
+    Journal(crate::remote::JournalCommand),
     /// The control-plane admin key.
     #[command(subcommand)]
     AdminKey(AdminKeyCommand),
@@ -278,6 +281,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
     let (value, text) = match args.command {
         AdminCommand::Limits(command) => crate::remote::limits(command).await?,
         AdminCommand::Faults(command) => crate::remote::faults(command).await?,
+        AdminCommand::Journal(command) => crate::remote::journal(command).await?,
         command => {
             let db = Db::connect(&args.database).await?;
             let result = execute(&db, command).await;
@@ -601,7 +605,7 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<(serde_json::
             let text = format!("admin key: {key}\n(printed once; hilo keeps only its hash)");
             (json!({ "adminKey": key }), text)
         }
-        AdminCommand::Limits(_) | AdminCommand::Faults(_) => {
+        AdminCommand::Limits(_) | AdminCommand::Faults(_) | AdminCommand::Journal(_) => {
             unreachable!("answered by the server, not the database")
         }
     })

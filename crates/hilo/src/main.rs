@@ -72,6 +72,9 @@ struct ServeArgs {
     /// creates one on first start, prints it once and keeps its hash.
     #[arg(long, env = "HILO_ADMIN_KEY", hide_env_values = true)]
     admin_key: Option<String>,
+    /// How many of the last requests the journal keeps (`/hilo/admin/journal`); 0 turns it off.
+    #[arg(long, env = "HILO_JOURNAL_SIZE", default_value_t = hilo_server::journal::DEFAULT_CAPACITY)]
+    journal_size: usize,
     /// `off` lets every request through without rate-limit headers (load tests, sandboxes).
     #[arg(long, env = "HILO_RATE_LIMITS", value_enum, default_value_t = Switch::On)]
     rate_limits: Switch,
@@ -130,7 +133,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let mut state = AppState::new(db.clone(), oauth)
         .await?
-        .with_rate_limiter(limiter);
+        .with_rate_limiter(limiter)
+        .with_journal_size(args.journal_size);
     if let Some(key) = &args.admin_key {
         state = state.with_admin_key(key);
     }

@@ -62,6 +62,118 @@ pub enum FaultsCommand {
     },
 }
 
+/// Which journaled requests a command is about; every condition given must hold.
+#[derive(Args)]
+pub struct JournalFilter {
+    #[arg(long)]
+    method: Option<String>,
+    /// A path pattern: `*` within one segment, a final `/**` for any rest.
+    #[arg(long)]
+    path: Option<String>,
+    #[arg(long)]
+    status: Option<u16>,
+    /// An ISO 8601 date-time or epoch milliseconds.
+    #[arg(long)]
+    since: Option<String>,
+    /// The caller's location (or agency).
+    #[arg(long)]
+    location: Option<String>,
+    /// The app's client id, or the private token's id.
+    #[arg(long)]
+    client: Option<String>,
+    /// Text the request body contains.
+    #[arg(long)]
+    body_contains: Option<String>,
+}
+
+impl JournalFilter {
+    fn query(&self) -> Vec<(&'static str, String)> {
+        [
+            ("method", self.method.clone()),
+            ("path", self.path.clone()),
+            ("status", self.status.map(|s| s.to_string())),
+            ("since", self.since.clone()),
+            ("locationId", self.location.clone()),
+            ("clientId", self.client.clone()),
+            ("bodyContains", self.body_contains.clone()),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect()
+    }
+}
+
+#[derive(Subcommand)]
+pub enum JournalCommand {
+    /// The newest journaled requests that match, newest first.
+    List {
+        #[command(flatten)]
+        filter: JournalFilter,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// How many journaled requests match.
+    Count {
+        #[command(flatten)]
+        filter: JournalFilter,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Forget every journaled request.
+    Clear {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+/// Runs `command` against the server; returns its answer as JSON and as text.
+pub async fn journal(command: JournalCommand) -> anyhow::Result<(Value, String)> {
+    let path = "/hilo/admin/journal";
+    Ok(match command {
+        JournalCommand::List {
+            filter,
+            limit,
+            server,
+        } => {
+            let mut query = filter.query();
+            query.push(("limit", limit.to_string()));
+            let pairs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let answer = call(&server, Method::GET, path, &pairs, None).await?;
+            let text = answer["requests"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| {
+                    format!(
+                        "{}  {} {}  {}  {:.1} ms",
+                        r["at"].as_str().unwrap_or_default(),
+                        r["method"].as_str().unwrap_or_default(),
+                        r["path"].as_str().unwrap_or_default(),
+                        r["status"],
+                        r["latencyMs"].as_f64().unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            (answer, text)
+        }
+        JournalCommand::Count { filter, server } => {
+            let query = filter.query();
+            let pairs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let answer = call(&server, Method::GET, &format!("{path}/count"), &pairs, None).await?;
+            let text = answer["count"].to_string();
+            (answer, text)
+        }
+        JournalCommand::Clear { server } => {
+            let answer = call(&server, Method::DELETE, path, &[], None).await?;
+            let text = format!("forgot {} requests", answer["cleared"]);
+            (answer, text)
+        }
+    })
+}
+
 /// Runs `command` against the server; returns its answer as JSON and as text.
 pub async fn faults(command: FaultsCommand) -> anyhow::Result<(Value, String)> {
     let path = "/hilo/admin/faults";

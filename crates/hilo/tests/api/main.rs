@@ -16,6 +16,7 @@ mod custom_fields;
 mod duplicates;
 mod faults;
 mod followers;
+mod journal;
 mod notes;
 mod oauth;
 mod ratelimit;
