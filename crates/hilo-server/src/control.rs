@@ -8,7 +8,7 @@ use axum::extract::Path;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +35,7 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/hilo/admin/faults/{id}", delete(remove_fault))
         .route("/hilo/admin/journal", get(journal).delete(clear_journal))
         .route("/hilo/admin/journal/count", get(journal_count))
+        .route("/hilo/admin/reset", post(reset))
 }
 
 fn new_admin_key() -> String {
@@ -364,4 +365,26 @@ async fn clear_journal(State(state): State<AppState>, _admin: Admin) -> Reply<Jo
     Reply::ok(JournalCleared {
         cleared: state.journal.clear(),
     })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ResetBody {
+    location_id: String,
+}
+
+/// `POST /hilo/admin/reset` `{"locationId": …}`: the location emptied of contacts and
+/// everything else it holds (see `reset.rs`).
+async fn reset(
+    State(state): State<AppState>,
+    _admin: Admin,
+    body: Result<Json<ResetBody>, JsonRejection>,
+) -> ApiResult<Reply<crate::reset::Reset>> {
+    let Json(body) = body.map_err(|e| ApiError::unprocessable(e.body_text()))?;
+    crate::reset::reset_location(&state.db, &body.location_id)
+        .await?
+        .map(Reply::ok)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!("Location not found for id:{}", body.location_id))
+        })
 }

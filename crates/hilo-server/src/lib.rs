@@ -16,6 +16,7 @@ pub mod ids;
 pub mod journal;
 pub mod oauth;
 pub mod ratelimit;
+pub mod reset;
 pub mod scopes;
 pub mod seed;
 pub mod sql;

@@ -62,6 +62,13 @@ enum AdminCommand {
     /// The control-plane admin key.
     #[command(subcommand)]
     AdminKey(AdminKeyCommand),
+    /// Empty a location: its contacts (with their tasks, notes, tags, followers, enrolments),
+    /// businesses, custom fields, campaigns and workflows go; the location, its users, tokens
+    /// and app installs stay.
+    Reset {
+        #[arg(long)]
+        location: String,
+    },
     /// Generated data for demos and benchmarks.
     #[command(subcommand)]
     Seed(SeedCommand),
@@ -574,6 +581,21 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<(serde_json::
                 anyhow::bail!("the app is not installed there");
             }
             (json!({ "uninstalled": true }), "uninstalled".to_owned())
+        }
+        AdminCommand::Reset { location } => {
+            let reset = hilo_server::reset::reset_location(db, &location)
+                .await?
+                .with_context(|| format!("no location with id {location}"))?;
+            let text = format!(
+                "location {location} emptied: {}",
+                reset
+                    .removed
+                    .iter()
+                    .map(|(table, n)| format!("{n} {table}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            (json!(reset), text)
         }
         AdminCommand::Seed(SeedCommand::Contacts {
             location,

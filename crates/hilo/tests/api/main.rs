@@ -20,6 +20,7 @@ mod journal;
 mod notes;
 mod oauth;
 mod ratelimit;
+mod reset;
 mod schema;
 mod search;
 mod tags;
