@@ -36,6 +36,7 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/hilo/admin/journal", get(journal).delete(clear_journal))
         .route("/hilo/admin/journal/count", get(journal_count))
         .route("/hilo/admin/reset", post(reset))
+        .route("/hilo/admin/clock", get(clock).post(set_clock))
 }
 
 fn new_admin_key() -> String {
@@ -387,4 +388,73 @@ async fn reset(
         .ok_or_else(|| {
             ApiError::bad_request(format!("Location not found for id:{}", body.location_id))
         })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ClockState {
+    now: String,
+    now_ms: i64,
+    #[serde(flatten)]
+    mode: crate::time::Mode,
+}
+
+fn clock_state(state: &AppState) -> ClockState {
+    let now_ms = state.clock.now_ms();
+    ClockState {
+        now: format_ms(now_ms),
+        now_ms,
+        mode: state.clock.state(),
+    }
+}
+
+/// What `POST /hilo/admin/clock` asks: exactly one of `set` (with `freeze`), `advanceMs` or
+/// `real`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ClockChange {
+    /// An ISO 8601 date-time or epoch milliseconds.
+    set: Option<serde_json::Value>,
+    #[serde(default)]
+    freeze: bool,
+    advance_ms: Option<i64>,
+    #[serde(default)]
+    real: bool,
+}
+
+/// `GET /hilo/admin/clock`: the server's time and how its clock runs.
+async fn clock(State(state): State<AppState>, _admin: Admin) -> Reply<ClockState> {
+    Reply::ok(clock_state(&state))
+}
+
+/// `POST /hilo/admin/clock`: set (and optionally freeze), advance, or return to real time. Token
+/// expiry, rate-limit windows and the daily quota, codes, sessions, fault-rule lifetimes and
+/// every `dateAdded`/`dateUpdated` follow it.
+async fn set_clock(
+    State(state): State<AppState>,
+    _admin: Admin,
+    body: Result<Json<ClockChange>, JsonRejection>,
+) -> ApiResult<Reply<ClockState>> {
+    let Json(change) = body.map_err(|e| ApiError::unprocessable(e.body_text()))?;
+    match (&change.set, change.advance_ms, change.real) {
+        (Some(at), None, false) => {
+            let at_ms = match at {
+                serde_json::Value::Number(n) => n.as_i64(),
+                serde_json::Value::String(s) => crate::time::parse_datetime_ms(s),
+                _ => None,
+            }
+            .ok_or_else(|| {
+                ApiError::unprocessable("set must be an ISO 8601 date-time or epoch milliseconds")
+            })?;
+            state.clock.set(at_ms, change.freeze);
+        }
+        (None, Some(ms), false) if !change.freeze => state.clock.advance(ms),
+        (None, None, true) if !change.freeze => state.clock.real(),
+        _ => {
+            return Err(ApiError::unprocessable(
+                "give exactly one of set (with freeze), advanceMs or real",
+            ))
+        }
+    }
+    Ok(Reply::ok(clock_state(&state)))
 }

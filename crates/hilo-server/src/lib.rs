@@ -68,6 +68,10 @@ pub fn app(state: AppState, body_limit: usize) -> NormalizePath<Router> {
         .fallback(no_route)
         .method_not_allowed_fallback(no_route)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            time::use_clock,
+        ))
         .layer(middleware::from_fn(trace::trace_requests))
         .with_state(state);
     NormalizePathLayer::trim_trailing_slash().layer(router)

@@ -5,6 +5,7 @@ use crate::faults::Faults;
 use crate::journal::Journal;
 use crate::oauth::{OAuth, OAuthSettings};
 use crate::ratelimit::RateLimiter;
+use crate::time::Clock;
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -17,6 +18,8 @@ pub struct AppState {
     pub faults: Faults,
     /// The last requests this process answered.
     pub journal: Journal,
+    /// The server clock (real time unless a sandbox moved it).
+    pub clock: Clock,
 }
 
 impl AppState {
@@ -31,6 +34,7 @@ impl AppState {
             admin_key_hash: None,
             faults: Faults::default(),
             journal: Journal::default(),
+            clock: Clock::default(),
         })
     }
 

@@ -1,10 +1,99 @@
 //! Time on the wire: ISO 8601 UTC with exactly three fractional digits and `Z`
 //! (`2021-11-26T12:41:02.193Z`); in the database: epoch milliseconds.
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use std::sync::{Arc, Mutex, PoisonError};
 
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde::Serialize;
+
+/// The server clock: real time unless a sandbox set, moved or froze it. It lives in the
+/// application state; each request reads it through [`now_ms`], which the `use_clock`
+/// middleware points at the state's clock for the request's duration.
+#[derive(Debug, Clone, Default)]
+pub struct Clock(Arc<Mutex<Mode>>);
+
+/// How the clock runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "mode")]
+pub enum Mode {
+    #[default]
+    Real,
+    /// Real time moved by this many milliseconds.
+    Offset { offset_ms: i64 },
+    /// Stopped at this instant (epoch milliseconds).
+    Frozen { at_ms: i64 },
+}
+
+impl Clock {
+    fn mode(&self) -> Mode {
+        // A mode is one value: nothing a panic could leave half-written.
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        let real = Utc::now().timestamp_millis();
+        match self.mode() {
+            Mode::Real => real,
+            Mode::Offset { offset_ms } => real.saturating_add(offset_ms),
+            Mode::Frozen { at_ms } => at_ms,
+        }
+    }
+
+    pub fn state(&self) -> Mode {
+        self.mode()
+    }
+
+    /// Sets the time to `at_ms`, frozen there or running on from it.
+    pub fn set(&self, at_ms: i64, frozen: bool) {
+        let mode = if frozen {
+            Mode::Frozen { at_ms }
+        } else {
+            Mode::Offset {
+                offset_ms: at_ms - Utc::now().timestamp_millis(),
+            }
+        };
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = mode;
+    }
+
+    /// Moves the time by `ms` (frozen or running, as it was).
+    pub fn advance(&self, ms: i64) {
+        let mut mode = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        *mode = match *mode {
+            Mode::Real => Mode::Offset { offset_ms: ms },
+            Mode::Offset { offset_ms } => Mode::Offset {
+                offset_ms: offset_ms.saturating_add(ms),
+            },
+            Mode::Frozen { at_ms } => Mode::Frozen {
+                at_ms: at_ms.saturating_add(ms),
+            },
+        };
+    }
+
+    /// Back to real time.
+    pub fn real(&self) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Mode::Real;
+    }
+}
+
+tokio::task_local! {
+    static CLOCK: Clock;
+}
+
+/// The current time in epoch milliseconds: the serving application's clock inside a request,
+/// real time elsewhere (the admin CLI, background tasks).
 pub fn now_ms() -> i64 {
-    Utc::now().timestamp_millis()
+    CLOCK
+        .try_with(Clock::now_ms)
+        .unwrap_or_else(|_| Utc::now().timestamp_millis())
+}
+
+/// Middleware: the request reads the application's clock.
+pub async fn use_clock(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    CLOCK.scope(state.clock.clone(), next.run(request)).await
 }
 
 pub fn format_ms(ms: i64) -> String {

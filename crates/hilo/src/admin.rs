@@ -59,6 +59,9 @@ enum AdminCommand {
     /// The request journal of a running server (asks the server): what clients sent.
     #[command(subcommand)]
     Journal(crate::remote::JournalCommand),
+    /// The clock of a running server (asks the server): freeze, set, advance, back to real.
+    #[command(subcommand)]
+    Clock(crate::remote::ClockCommand),
     /// The control-plane admin key.
     #[command(subcommand)]
     AdminKey(AdminKeyCommand),
@@ -289,6 +292,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
         AdminCommand::Limits(command) => crate::remote::limits(command).await?,
         AdminCommand::Faults(command) => crate::remote::faults(command).await?,
         AdminCommand::Journal(command) => crate::remote::journal(command).await?,
+        AdminCommand::Clock(command) => crate::remote::clock(command).await?,
         command => {
             let db = Db::connect(&args.database).await?;
             let result = execute(&db, command).await;
@@ -627,7 +631,10 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<(serde_json::
             let text = format!("admin key: {key}\n(printed once; hilo keeps only its hash)");
             (json!({ "adminKey": key }), text)
         }
-        AdminCommand::Limits(_) | AdminCommand::Faults(_) | AdminCommand::Journal(_) => {
+        AdminCommand::Limits(_)
+        | AdminCommand::Faults(_)
+        | AdminCommand::Journal(_)
+        | AdminCommand::Clock(_) => {
             unreachable!("answered by the server, not the database")
         }
     })

@@ -174,6 +174,91 @@ pub async fn journal(command: JournalCommand) -> anyhow::Result<(Value, String)>
     })
 }
 
+#[derive(Subcommand)]
+pub enum ClockCommand {
+    /// The server's time and how its clock runs.
+    Show {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Set the time (an ISO 8601 date-time or epoch milliseconds), running on from there or
+    /// frozen with --freeze.
+    Set {
+        time: String,
+        #[arg(long)]
+        freeze: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Move the time by a duration: `90s`, `15m`, `25h`, `1d`, or milliseconds (`-` goes back).
+    Advance {
+        #[arg(allow_hyphen_values = true, value_parser = parse_duration_ms)]
+        by: i64,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Back to real time.
+    Real {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+/// `90s`, `15m`, `25h`, `1d`, `500ms` or plain milliseconds, optionally negative.
+fn parse_duration_ms(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '-'))
+        .unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration"))?;
+    let unit_ms = match unit {
+        "" | "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("{s:?}: the unit must be ms, s, m, h or d")),
+    };
+    n.checked_mul(unit_ms)
+        .ok_or_else(|| format!("{s:?} is too long"))
+}
+
+/// Runs `command` against the server; returns its answer as JSON and as text.
+pub async fn clock(command: ClockCommand) -> anyhow::Result<(Value, String)> {
+    let path = "/hilo/admin/clock";
+    let answer = match command {
+        ClockCommand::Show { server } => call(&server, Method::GET, path, &[], None).await?,
+        ClockCommand::Set {
+            time,
+            freeze,
+            server,
+        } => {
+            let at = time
+                .parse::<i64>()
+                .map_or_else(|_| Value::from(time.clone()), Value::from);
+            let body = serde_json::json!({ "set": at, "freeze": freeze });
+            call(&server, Method::POST, path, &[], Some(body)).await?
+        }
+        ClockCommand::Advance { by, server } => {
+            let body = serde_json::json!({ "advanceMs": by });
+            call(&server, Method::POST, path, &[], Some(body)).await?
+        }
+        ClockCommand::Real { server } => {
+            let body = serde_json::json!({ "real": true });
+            call(&server, Method::POST, path, &[], Some(body)).await?
+        }
+    };
+    let text = format!(
+        "{} ({})",
+        answer["now"].as_str().unwrap_or_default(),
+        answer["mode"].as_str().unwrap_or_default()
+    );
+    Ok((answer, text))
+}
+
 /// Runs `command` against the server; returns its answer as JSON and as text.
 pub async fn faults(command: FaultsCommand) -> anyhow::Result<(Value, String)> {
     let path = "/hilo/admin/faults";
@@ -324,4 +409,20 @@ fn limits_text(report: &Value) -> String {
         ));
     }
     lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration_ms;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_ms("90s"), Ok(90_000));
+        assert_eq!(parse_duration_ms("1d"), Ok(86_400_000));
+        assert_eq!(parse_duration_ms("-2h"), Ok(-7_200_000));
+        assert_eq!(parse_duration_ms("250"), Ok(250));
+        assert_eq!(parse_duration_ms("250ms"), Ok(250));
+        assert!(parse_duration_ms("soon").is_err());
+        assert!(parse_duration_ms("5y").is_err());
+    }
 }

@@ -8,6 +8,7 @@ mod harness;
 mod bulk_tags;
 mod businesses;
 mod campaigns;
+mod clock;
 mod consent;
 mod contacts;
 mod contract;
