@@ -37,6 +37,7 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/hilo/admin/journal/count", get(journal_count))
         .route("/hilo/admin/reset", post(reset))
         .route("/hilo/admin/clock", get(clock).post(set_clock))
+        .route("/hilo/admin/state", get(location_state))
 }
 
 fn new_admin_key() -> String {
@@ -457,4 +458,101 @@ async fn set_clock(
         }
     }
     Ok(Reply::ok(clock_state(&state)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StateQuery {
+    location_id: String,
+}
+
+impl Schema for StateQuery {
+    const FIELDS: &'static [Field] = &[crate::validate::required("locationId", Kind::String)];
+}
+
+#[derive(Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+struct InstalledApp {
+    app_id: String,
+    name: String,
+    client_id: String,
+    scopes: String,
+    #[serde(skip)]
+    installed_at_ms: i64,
+    #[sqlx(skip)]
+    installed_at: String,
+}
+
+#[derive(Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+struct LiveToken {
+    /// `private` (a `pit-…` token) or `oauth` (a grant: its access and refresh tokens).
+    kind: String,
+    id: String,
+    /// The app's client id, for OAuth grants.
+    client_id: Option<String>,
+    scopes: String,
+    #[serde(skip)]
+    created_at_ms: i64,
+    #[sqlx(skip)]
+    created_at: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LocationState {
+    location_id: String,
+    installed_apps: Vec<InstalledApp>,
+    /// Private tokens and OAuth grants that still work; never their secrets.
+    live_tokens: Vec<LiveToken>,
+}
+
+/// `GET /hilo/admin/state?locationId=…`: the apps installed on the location and the tokens
+/// that work on it (ids and scopes only).
+async fn location_state(
+    State(state): State<AppState>,
+    _admin: Admin,
+    QueryParams(q): QueryParams<StateQuery>,
+) -> ApiResult<Reply<LocationState>> {
+    if crate::tenancy::find_location(&state.db, &q.location_id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::bad_request(format!(
+            "Location not found for id:{}",
+            q.location_id
+        )));
+    }
+    let mut installed_apps: Vec<InstalledApp> = sqlx::query_as(
+        "SELECT a.id AS app_id, a.name, a.client_id, i.scopes, i.installed_at AS installed_at_ms \
+         FROM app_installations i JOIN apps a ON a.id = i.app_id \
+         WHERE i.location_id = $1 AND i.uninstalled_at IS NULL AND a.deleted_at IS NULL \
+         ORDER BY i.installed_at, a.id",
+    )
+    .bind(&q.location_id)
+    .fetch_all(state.db.read())
+    .await?;
+    for app in &mut installed_apps {
+        app.installed_at = format_ms(app.installed_at_ms);
+    }
+    let mut live_tokens: Vec<LiveToken> = sqlx::query_as(
+        "SELECT 'private' AS kind, id, NULL AS client_id, scopes, created_at AS created_at_ms \
+         FROM api_tokens WHERE location_id = $1 AND revoked_at IS NULL \
+         UNION ALL \
+         SELECT 'oauth' AS kind, g.id, a.client_id, g.scopes, g.created_at AS created_at_ms \
+         FROM oauth_grants g JOIN apps a ON a.id = g.app_id \
+         WHERE g.location_id = $1 AND g.revoked_at IS NULL \
+         ORDER BY created_at_ms, id",
+    )
+    .bind(&q.location_id)
+    .fetch_all(state.db.read())
+    .await?;
+    for token in &mut live_tokens {
+        token.created_at = format_ms(token.created_at_ms);
+    }
+    Ok(Reply::ok(LocationState {
+        location_id: q.location_id,
+        installed_apps,
+        live_tokens,
+    }))
 }

@@ -308,3 +308,60 @@ async fn limits_off_reports_null() {
     })
     .await;
 }
+
+/// `GET /hilo/admin/state?locationId=…`: installed apps and live tokens, never their secrets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_shows_installed_apps_and_live_tokens() {
+    const KEY: &str = "hak-state-test-key";
+    on_both_with_key(RateLimiter::off, KEY, |s| async move {
+        let s = &s;
+        let test_app = app(s, "contacts.readonly", Distribution::Location).await;
+        let code = authorize(s, &test_app, InstallTarget::Location(s.loc().to_owned())).await;
+        let tokens = exchange(s, &test_app, &code, "Location").await;
+        let url = |location: &str| format!("{}/hilo/admin/state?locationId={location}", s.base);
+        let (st, state) = s.send(s.client.get(url(s.loc())).bearer_auth(KEY)).await;
+        assert_eq!(st, StatusCode::OK, "{state}");
+        let installed = state["installedApps"].as_array().unwrap();
+        assert_eq!(installed.len(), 1, "{state}");
+        assert_eq!(installed[0]["clientId"], test_app.client_id.as_str());
+        assert_eq!(installed[0]["scopes"], "contacts.readonly");
+        let live = state["liveTokens"].as_array().unwrap();
+        let kinds: Vec<&str> = live.iter().map(|t| t["kind"].as_str().unwrap()).collect();
+        // The harness's five working private tokens (the revoked one is not live), and the grant.
+        assert_eq!(
+            kinds.iter().filter(|k| **k == "private").count(),
+            5,
+            "{state}"
+        );
+        assert_eq!(
+            kinds.iter().filter(|k| **k == "oauth").count(),
+            1,
+            "{state}"
+        );
+        let text = state.to_string();
+        for secret in [
+            s.token.as_str(),
+            tokens["access_token"].as_str().unwrap(),
+            tokens["refresh_token"].as_str().unwrap(),
+            test_app.client_secret.as_str(),
+        ] {
+            assert!(!text.contains(secret), "no secret in {text}");
+        }
+        let (st, body) = s
+            .send(s.client.get(url("AAAAAAAAAAAAAAAAAAAA")).bearer_auth(KEY))
+            .await;
+        assert_eq!(
+            (st.as_u16(), body["message"].clone()),
+            (400, json!("Location not found for id:AAAAAAAAAAAAAAAAAAAA"))
+        );
+        let (st, _) = s
+            .send(
+                s.client
+                    .get(format!("{}/hilo/admin/state", s.base))
+                    .bearer_auth(KEY),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    })
+    .await;
+}
