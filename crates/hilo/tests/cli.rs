@@ -934,6 +934,7 @@ async fn admin_faults_make_requests_fail_on_purpose() {
     );
     assert_eq!(faults(&served.base, &key, &["clear"])["removed"], 1);
     assert_eq!(faults(&served.base, &key, &["list"])["faults"], json!([]));
+    served.stop();
     std::fs::remove_dir_all(&dir).ok();
 }
 
