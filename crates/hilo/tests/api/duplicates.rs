@@ -154,6 +154,12 @@ on_both! {
         let (_, body) = upsert(s, json!({"email": "dup@example.com", "createNewIfDuplicateAllowed": true})).await;
         assert_eq!(body["new"], true);
         assert_ne!(id_of(&body), existing);
+        // The twin may share the original's millisecond: make it plainly the younger one.
+        sqlx::query("UPDATE contacts SET date_added = date_added + 1000 WHERE id = $1")
+            .bind(id_of(&body))
+            .execute(s.db.write())
+            .await
+            .unwrap();
         let (_, body) = upsert(s, json!({"email": "dup@example.com", "createNewIfDuplicateAllowed": false})).await;
         assert_eq!((body["new"].clone(), id_of(&body)), (json!(false), existing.as_str()), "the oldest match");
     }
