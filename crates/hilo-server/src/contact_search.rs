@@ -20,6 +20,14 @@ pub const PAGE_WINDOW: i64 = 10_000;
 const MAX_VALUE_CHARS: usize = 75;
 const MAX_SORT_FIELDS: usize = 2;
 
+/// Where rendered SQL runs: the engine, and the location every subquery is scoped to (so that
+/// each can read its own index instead of being correlated with the contact row).
+#[derive(Debug, Clone, Copy)]
+pub struct SqlScope<'a> {
+    pub backend: Backend,
+    pub location_id: &'a str,
+}
+
 /// Why a body was refused: an unknown field is HighLevel's 400, anything else its 422.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SearchError {
@@ -1059,7 +1067,7 @@ fn bind(sql: &mut SqlBuilder, operand: &Operand) {
 
 impl Filter {
     /// Appends the filter as one SQL condition over `contacts`.
-    pub fn push_sql(&self, sql: &mut SqlBuilder, backend: Backend) {
+    pub fn push_sql(&self, sql: &mut SqlBuilder, scope: SqlScope) {
         match self {
             Filter::All(items) | Filter::Any(items) if items.is_empty() => {
                 sql.push("1 = 1");
@@ -1075,11 +1083,11 @@ impl Filter {
                     if i > 0 {
                         sql.push(joiner);
                     }
-                    item.push_sql(sql, backend);
+                    item.push_sql(sql, scope);
                 }
                 sql.push(")");
             }
-            Filter::Condition(condition) => condition.push_sql(sql, backend),
+            Filter::Condition(condition) => condition.push_sql(sql, scope),
             Filter::Nothing => {
                 sql.push("1 = 0");
             }
@@ -1088,7 +1096,8 @@ impl Filter {
 }
 
 impl Condition {
-    fn push_sql(&self, sql: &mut SqlBuilder, backend: Backend) {
+    fn push_sql(&self, sql: &mut SqlBuilder, scope: SqlScope) {
+        let backend = scope.backend;
         let dnd_expr;
         let (expr, compared) = match self.kind {
             Kind::Text {
@@ -1109,7 +1118,14 @@ impl Condition {
                 };
                 (dnd_expr.as_str(), dnd_expr.clone())
             }
-            Kind::Members { table, column, .. } => return self.push_members(sql, table, column),
+            Kind::Members { table, column, .. } => {
+                return self.push_members(sql, scope, table, column)
+            }
+            Kind::Custom(CustomShape::Number)
+                if matches!(self.test, Test::Eq(_) | Test::NotEq(_) | Test::Range(_)) =>
+            {
+                return self.push_custom_number(sql, scope)
+            }
             Kind::Custom(shape) => return self.push_custom(sql, backend, shape),
             Kind::NoData => {
                 let matches = matches!(
@@ -1292,17 +1308,55 @@ impl Condition {
         sql.push(")");
     }
 
-    /// `EXISTS` over the contact's rows of `table`: with `eq`, one whose `column` is the value;
-    /// with `not_eq`, none.
-    fn push_members(&self, sql: &mut SqlBuilder, table: &str, column: &str) {
+    /// A number field's test, over the index of numeric values (`contact_field_values`, which
+    /// triggers keep from the JSON): the contacts whose value passes; `not_eq` is the others.
+    fn push_custom_number(&self, sql: &mut SqlBuilder, scope: SqlScope) {
+        let Some(target) = &self.custom else {
+            sql.push("1 = 0");
+            return;
+        };
+        sql.push(if matches!(self.test, Test::NotEq(_)) {
+            "contacts.id NOT IN ("
+        } else {
+            "contacts.id IN ("
+        });
+        sql.push("SELECT v.contact_id FROM contact_field_values v WHERE v.location_id = ")
+            .bind_text(scope.location_id)
+            .push(" AND v.field_id = ")
+            .bind_text(target.id.clone());
+        match &self.test {
+            Test::Eq(v) | Test::NotEq(v) => {
+                sql.push(" AND v.number = ");
+                bind(sql, v);
+            }
+            Test::Range(bounds) => {
+                for (cmp, v) in bounds {
+                    sql.push(" AND v.number").push(cmp.sql());
+                    bind(sql, v);
+                }
+            }
+            _ => {}
+        }
+        sql.push(")");
+    }
+
+    /// The contacts that have a row of `table` (tags, followers, enrolments) passing the test:
+    /// with `eq`, one whose `column` is the value; with `not_eq`, none. A set over the table's
+    /// `(location_id, column)` index, which the engines can read first when it is small.
+    fn push_members(&self, sql: &mut SqlBuilder, scope: SqlScope, table: &str, column: &str) {
         let negated = matches!(
             self.test,
             Test::NotEq(_) | Test::NotContains(_) | Test::NotExists | Test::Range(_)
         );
-        sql.push(if negated { "NOT " } else { "" }).push(&format!(
-            "EXISTS (SELECT 1 FROM {table} m WHERE m.location_id = contacts.location_id \
-             AND m.contact_id = contacts.id"
-        ));
+        sql.push(if negated {
+            "contacts.id NOT IN ("
+        } else {
+            "contacts.id IN ("
+        })
+        .push(&format!(
+            "SELECT m.contact_id FROM {table} m WHERE m.location_id = "
+        ))
+        .bind_text(scope.location_id);
         match &self.test {
             Test::Eq(v) | Test::NotEq(v) => {
                 sql.push(&format!(" AND m.{column} = "));
@@ -1398,7 +1452,13 @@ mod tests {
     fn where_sql(body: Value) -> (String, usize) {
         let q = parse_json(body).unwrap();
         let mut sql = SqlBuilder::new("");
-        q.filter.push_sql(&mut sql, Backend::Sqlite);
+        q.filter.push_sql(
+            &mut sql,
+            SqlScope {
+                backend: Backend::Sqlite,
+                location_id: "loc",
+            },
+        );
         let n = sql.sql().matches('$').count();
         (sql.sql().to_owned(), n)
     }
@@ -1637,7 +1697,7 @@ mod tests {
             let body = json!({"pageLimit": limit.rem_euclid(600), "filters": filters, "sort": sort, "searchAfter": after});
             if let Ok(q) = parse(body.as_object().unwrap(), &ctx()) {
                 let mut sql = SqlBuilder::new("");
-                q.filter.push_sql(&mut sql, Backend::Postgres);
+                q.filter.push_sql(&mut sql, SqlScope { backend: Backend::Postgres, location_id: "loc" });
                 if let Some(cursor) = &q.search_after {
                     q.push_after_cursor(&mut sql, cursor);
                 }

@@ -1,21 +1,27 @@
 //! Realistic contacts in bulk, for demos and benchmarks (`hilo admin seed contacts`): names,
-//! emails, phones, tags, addresses, sources, birthdays and creation dates spread over two years,
-//! normalised exactly as the API stores them, written in large batches.
+//! emails, phones, tags, addresses, sources, birthdays, custom field values and creation dates
+//! spread over two years, normalised exactly as the API stores them, written in large batches.
+//! A thread generates the rows while the database writes the previous batch.
 
-use hilo_types::contacts::{CreateContact, CreatedBy};
+use hilo_types::contacts::{CreateContact, CreatedBy, CustomFieldValue};
+use hilo_types::custom_fields::CreateCustomField;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use serde_json::Value;
+use tokio::sync::mpsc;
 
-use crate::api::contacts::{apply_contact_change, create_as_update, insert_contacts, ContactRow};
+use crate::api::contacts::{apply_change, create_as_update, insert_contacts, ContactRow};
+use crate::api::custom_fields::create_field;
 use crate::api::tags::insert_tags;
 use crate::db::Db;
 use crate::tenancy::{find_location, Location};
 use crate::time::{format_ms, now_ms};
 
-/// Contacts per statement: 32 parameters each keeps a statement within both engines' limits.
-const BATCH: usize = 500;
-/// Contacts per transaction.
-const TRANSACTION: usize = 5_000;
+/// Contacts per statement: 32 parameters each stays under SQLite's 32,766 and PostgreSQL's
+/// 65,535 parameters a statement.
+const BATCH: usize = 1_000;
+/// Contacts per transaction: large enough that commits (an fsync each) do not dominate.
+const TRANSACTION: usize = 20_000;
 const TWO_YEARS_MS: i64 = 730 * 86_400_000;
 
 #[rustfmt::skip]
@@ -53,6 +59,87 @@ const SOURCES: &[&str] = &[
     "website", "facebook", "google", "referral", "import", "event",
 ];
 const COMPANIES: &[&str] = &["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark"];
+
+const PLANS: &[&str] = &["Free", "Pro", "Enterprise"];
+
+/// The contact custom fields the seeder fills, found by key or created in the location.
+struct SeedFields {
+    lead_score: String,
+    plan: String,
+    renewal_date: String,
+}
+
+impl SeedFields {
+    async fn find_or_create(db: &Db, location_id: &str) -> anyhow::Result<SeedFields> {
+        let mut ids = Vec::new();
+        for (name, key, data_type, options) in [
+            ("Lead score", "lead_score", "NUMERICAL", None),
+            ("Plan", "plan", "SINGLE_OPTIONS", Some(PLANS)),
+            ("Renewal date", "renewal_date", "DATE", None),
+        ] {
+            let existing: Option<String> = sqlx::query_scalar(
+                "SELECT id FROM custom_fields WHERE location_id = $1 AND field_key = $2",
+            )
+            .bind(location_id)
+            .bind(format!("contact.{key}"))
+            .fetch_optional(db.read())
+            .await?;
+            let id = match existing {
+                Some(id) => id,
+                None => {
+                    let body = CreateCustomField {
+                        name: name.to_owned(),
+                        data_type: data_type.to_owned(),
+                        field_key: Some(format!("contact.{key}")),
+                        options: options.map(|o| o.iter().map(|s| (*s).to_owned()).collect()),
+                        ..CreateCustomField::default()
+                    };
+                    create_field(db, location_id.to_owned(), body)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("seed custom field refused: {e}"))?
+                        .id
+                }
+            };
+            ids.push(id);
+        }
+        let [lead_score, plan, renewal_date] = <[String; 3]>::try_from(ids)
+            .map_err(|_| anyhow::anyhow!("three seed custom fields expected"))?;
+        Ok(SeedFields {
+            lead_score,
+            plan,
+            renewal_date,
+        })
+    }
+
+    /// Stored values for some of the fields, as the API stores them.
+    fn values(&self, rng: &mut StdRng) -> Vec<CustomFieldValue> {
+        let mut values = Vec::new();
+        if rng.gen_range(0..100) < 70 {
+            values.push(CustomFieldValue {
+                id: self.lead_score.clone(),
+                value: Value::from(rng.gen_range(0..=100)),
+            });
+        }
+        if rng.gen_range(0..100) < 50 {
+            values.push(CustomFieldValue {
+                id: self.plan.clone(),
+                value: Value::from(PLANS[rng.gen_range(0..PLANS.len())]),
+            });
+        }
+        if rng.gen_range(0..100) < 40 {
+            values.push(CustomFieldValue {
+                id: self.renewal_date.clone(),
+                value: Value::from(format!(
+                    "{}-{:02}-{:02}",
+                    rng.gen_range(2025..2029),
+                    rng.gen_range(1..=12),
+                    rng.gen_range(1..=28)
+                )),
+            });
+        }
+        values
+    }
+}
 
 /// One generated contact, as the API's create body.
 fn generate(rng: &mut StdRng, serial: u64, run: u32) -> CreateContact {
@@ -106,6 +193,38 @@ fn generate(rng: &mut StdRng, serial: u64, run: u32) -> CreateContact {
     }
 }
 
+/// One batch of rows, with each row's tags.
+type Batch = Vec<(ContactRow, Vec<String>)>;
+
+/// What the generator thread needs to make rows.
+struct Generator {
+    rng: StdRng,
+    run: u32,
+    now: i64,
+    location: Location,
+    created_by: CreatedBy,
+    fields: SeedFields,
+}
+
+impl Generator {
+    fn batch(&mut self, first_serial: u64, size: usize) -> anyhow::Result<Batch> {
+        let mut batch = Vec::with_capacity(size);
+        for serial in first_serial..first_serial + size as u64 {
+            let rng = &mut self.rng;
+            let added = self.now - rng.gen_range(0..TWO_YEARS_MS);
+            let updated = added + rng.gen_range(0..=(self.now - added));
+            let mut row = ContactRow::new_row(&self.location, &self.created_by, added, updated);
+            let change = create_as_update(generate(rng, serial, self.run));
+            let values = self.fields.values(rng);
+            let tags = apply_change(&mut row, change, &self.location, Ok(Some(values)))
+                .map_err(|e| anyhow::anyhow!("generated contact refused: {e}"))?
+                .unwrap_or_default();
+            batch.push((row, tags));
+        }
+        Ok(batch)
+    }
+}
+
 /// Adds `count` generated contacts to the location; `progress` hears how many are written so far.
 /// The same `seed` generates the same contacts (but new ids).
 pub async fn seed_contacts(
@@ -118,6 +237,7 @@ pub async fn seed_contacts(
     let location: Location = find_location(db, location_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no location with id {location_id}"))?;
+    let fields = SeedFields::find_or_create(db, &location.id).await?;
     let mut rng = StdRng::seed_from_u64(seed);
     let run: u32 = rng.gen();
     let now = now_ms();
@@ -127,42 +247,55 @@ pub async fn seed_contacts(
         source_id: String::new(),
         timestamp: format_ms(now),
     };
-    let mut written = 0u64;
-    while written < count {
-        let in_transaction = usize::try_from(count - written)
-            .unwrap_or(usize::MAX)
-            .min(TRANSACTION);
-        let mut tx = db.write().begin().await?;
-        let mut done = 0;
-        while done < in_transaction {
-            let size = (in_transaction - done).min(BATCH);
-            let mut rows = Vec::with_capacity(size);
-            let mut tags = Vec::with_capacity(size);
-            for i in 0..size {
-                let serial = written + u64::try_from(done + i).unwrap_or(0);
-                let added = now - rng.gen_range(0..TWO_YEARS_MS);
-                let updated = added + rng.gen_range(0..=(now - added));
-                let mut row = ContactRow::new_row(&location, &created_by, added, updated);
-                let change = create_as_update(generate(&mut rng, serial, run));
-                let row_tags = apply_contact_change(db, &mut row, change, &location)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("generated contact refused: {e}"))?
-                    .unwrap_or_default();
-                tags.push(row_tags);
-                rows.push(row);
+    let mut generator = Generator {
+        rng,
+        run,
+        now,
+        location: location.clone(),
+        created_by,
+        fields,
+    };
+    // Two batches in flight keep both cores busy: one generating, one writing.
+    let (sender, mut batches) = mpsc::channel::<anyhow::Result<Batch>>(2);
+    let producer = std::thread::spawn(move || {
+        let mut serial = 0u64;
+        while serial < count {
+            let size = usize::try_from(count - serial).map_or(BATCH, |left| left.min(BATCH));
+            let batch = generator.batch(serial, size);
+            let failed = batch.is_err();
+            if sender.blocking_send(batch).is_err() || failed {
+                return;
             }
-            insert_contacts(&mut tx, &rows).await?;
-            let tagged: Vec<(&str, &[String])> = rows
-                .iter()
-                .zip(&tags)
-                .map(|(row, tags)| (row.id(), tags.as_slice()))
-                .collect();
-            insert_tags(&mut tx, &location.id, &tagged).await?;
-            done += size;
+            serial += size as u64;
         }
-        tx.commit().await?;
-        written += u64::try_from(in_transaction).unwrap_or(0);
-        progress(written);
+    });
+
+    let mut written = 0u64;
+    let mut tx = db.write().begin().await?;
+    let mut in_transaction = 0;
+    while let Some(batch) = batches.recv().await {
+        let (rows, tags): (Vec<ContactRow>, Vec<Vec<String>>) = batch?.into_iter().unzip();
+        insert_contacts(&mut tx, db.backend, &rows).await?;
+        let tagged: Vec<(&str, &[String])> = rows
+            .iter()
+            .zip(&tags)
+            .map(|(row, tags)| (row.id(), tags.as_slice()))
+            .collect();
+        insert_tags(&mut tx, db.backend, &location.id, &tagged).await?;
+        written += rows.len() as u64;
+        in_transaction += rows.len();
+        if in_transaction >= TRANSACTION {
+            tx.commit().await?;
+            progress(written);
+            tx = db.write().begin().await?;
+            in_transaction = 0;
+        }
     }
+    tx.commit().await?;
+    progress(written);
+    producer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the contact generator panicked"))?;
+    db.analyze().await?;
     Ok(written)
 }

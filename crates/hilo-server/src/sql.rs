@@ -1,9 +1,12 @@
 //! A small builder for SQL whose shape depends on the request (optional filters, cursors),
-//! rendering `$n` placeholders that both SQLite and PostgreSQL understand.
+//! rendering `$n` placeholders that both SQLite and PostgreSQL understand, or `?` for SQLite's
+//! bulk statements.
 
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::Any;
+
+use crate::db::Backend;
 
 #[derive(Debug, Clone)]
 pub enum Arg {
@@ -18,6 +21,9 @@ pub enum Arg {
 pub struct SqlBuilder {
     text: String,
     args: Vec<Arg>,
+    /// `?` instead of `$n`: SQLite resolves each `$n` by a linear search of the names seen so
+    /// far, which makes a statement with thousands of parameters quadratic to prepare.
+    positional: bool,
 }
 
 impl SqlBuilder {
@@ -25,6 +31,16 @@ impl SqlBuilder {
         SqlBuilder {
             text: text.to_owned(),
             args: Vec::new(),
+            positional: false,
+        }
+    }
+
+    /// A builder for statements with many parameters (bulk inserts), in the placeholder style
+    /// that `backend` prepares fastest. Its text must not also hold numbered placeholders.
+    pub fn for_backend(backend: Backend, text: &str) -> Self {
+        SqlBuilder {
+            positional: backend == Backend::Sqlite,
+            ..SqlBuilder::new(text)
         }
     }
 
@@ -36,7 +52,11 @@ impl SqlBuilder {
     /// Appends a placeholder bound to `arg`.
     pub fn bind(&mut self, arg: Arg) -> &mut Self {
         self.args.push(arg);
-        self.text.push_str(&format!("${}", self.args.len()));
+        if self.positional {
+            self.text.push('?');
+        } else {
+            self.text.push_str(&format!("${}", self.args.len()));
+        }
         self
     }
 
@@ -137,6 +157,16 @@ mod tests {
             b.sql(),
             "SELECT 1 WHERE a = $1 AND b IN ($2, $3) AND c > $4"
         );
+    }
+
+    #[test]
+    fn bulk_statements_on_sqlite_use_positional_placeholders() {
+        let mut b = SqlBuilder::for_backend(Backend::Sqlite, "VALUES (");
+        b.bind_text("x").push(", ").bind_int(1).push(")");
+        assert_eq!(b.sql(), "VALUES (?, ?)");
+        let mut b = SqlBuilder::for_backend(Backend::Postgres, "VALUES (");
+        b.bind_text("x").push(", ").bind_int(1).push(")");
+        assert_eq!(b.sql(), "VALUES ($1, $2)");
     }
 
     #[test]

@@ -139,6 +139,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         state = state.with_admin_key(key);
     }
     let app = hilo_server::app(state, args.body_limit);
+    // Fresh planner statistics for data that changed since the last start, without delaying it.
+    let analyzed = db.clone();
+    tokio::spawn(async move {
+        if let Err(e) = analyzed.analyze().await {
+            tracing::warn!(error = %e, "ANALYZE failed; searches may choose slower plans");
+        }
+    });
     hilo_server::serve(listener, app, shutdown_signal()).await?;
     db.close().await;
     tracing::info!("stopped");

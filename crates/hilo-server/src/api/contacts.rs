@@ -20,7 +20,8 @@ use super::followers::{load_followers, load_followers_for};
 use super::tags::{load_tags, load_tags_for, normalize_tags, replace_tags};
 use super::{custom_fields, route};
 use crate::auth::Auth;
-use crate::db::Flag;
+use crate::contact_search::SqlScope;
+use crate::db::{Backend, Flag};
 use crate::endpoints::Operation;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{is_id, new_id};
@@ -595,7 +596,7 @@ pub(crate) async fn apply_contact_change(
 /// fields, ISO birth dates), with the custom field values already resolved against the
 /// location's definitions (their 422 messages join the others). Returns the new tag set when
 /// the change replaces it.
-fn apply_change(
+pub(crate) fn apply_change(
     row: &mut ContactRow,
     change: UpdateContact,
     location: &Location,
@@ -736,12 +737,16 @@ pub(crate) fn warm_phone_metadata() {
 /// limits: 32 per row).
 pub(crate) async fn insert_contacts(
     tx: &mut sqlx::AnyConnection,
+    backend: Backend,
     rows: &[ContactRow],
 ) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
-    let mut sql = SqlBuilder::new(&format!("INSERT INTO contacts ({COLUMNS}) VALUES "));
+    let mut sql = SqlBuilder::for_backend(
+        backend,
+        &format!("INSERT INTO contacts ({COLUMNS}) VALUES "),
+    );
     for (i, row) in rows.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
@@ -801,7 +806,7 @@ pub(crate) async fn insert_new(
     tags: &[String],
 ) -> ApiResult<()> {
     let mut tx = state.db.write().begin().await?;
-    insert_contacts(&mut tx, std::slice::from_ref(row)).await?;
+    insert_contacts(&mut tx, state.db.backend, std::slice::from_ref(row)).await?;
     replace_tags(&mut tx, &row.location_id, &row.id, tags).await?;
     tx.commit().await?;
     Ok(())
@@ -951,34 +956,99 @@ async fn delete_contact(
 }
 
 /// Free text as HighLevel's list and search queries match it: name, email, phone (by digits),
-/// company name and tags, as one parenthesised condition.
-pub(crate) fn push_text_query(sql: &mut SqlBuilder, query: &str) {
+/// company name and tags, as one condition: the contact is among the text matches or the
+/// holders of a matching tag. Each set reads an index: the engine's trigram index for the text
+/// (with the exact test repeated on its candidates), the distinct tags of the location for tags.
+pub(crate) fn push_text_query(sql: &mut SqlBuilder, query: &str, scope: SqlScope) {
     let pattern = like_contains(query);
-    sql.push("(full_name_lower LIKE ")
-        .bind_text(pattern.clone())
-        .push(" ESCAPE '\\'");
-    sql.push(" OR email_lower LIKE ")
-        .bind_text(pattern.clone())
-        .push(" ESCAPE '\\'");
-    sql.push(" OR lower(company_name) LIKE ")
-        .bind_text(pattern.clone())
-        .push(" ESCAPE '\\'");
     let digits: String = query.chars().filter(char::is_ascii_digit).collect();
-    if !digits.is_empty() {
-        sql.push(" OR phone LIKE ")
-            .bind_text(like_contains(&digits))
+    let digits = (!digits.is_empty()).then(|| like_contains(&digits));
+    sql.push("contacts.id IN (");
+    match (scope.backend, text_index_query(query)) {
+        (Backend::Sqlite, Some(fts)) => {
+            sql.push(
+                "SELECT c.id FROM contacts_text JOIN contacts c ON c.rowid = contacts_text.rowid \
+                 WHERE contacts_text MATCH ",
+            )
+            .bind_text(fts);
+        }
+        _ => {
+            sql.push("SELECT c.id FROM contacts c WHERE 1 = 1");
+        }
+    }
+    sql.push(" AND c.location_id = ")
+        .bind_text(scope.location_id)
+        .push(" AND (");
+    for (i, column) in [
+        "c.full_name_lower",
+        "c.email_lower",
+        "lower(c.company_name)",
+    ]
+    .iter()
+    .enumerate()
+    {
+        if i > 0 {
+            sql.push(" OR ");
+        }
+        sql.push(column)
+            .push(" LIKE ")
+            .bind_text(pattern.clone())
             .push(" ESCAPE '\\'");
     }
+    if let Some(digits) = digits {
+        sql.push(" OR c.phone LIKE ")
+            .bind_text(digits)
+            .push(" ESCAPE '\\'");
+    }
+    sql.push(") UNION SELECT t.contact_id FROM contact_tags t WHERE t.location_id = ")
+        .bind_text(scope.location_id)
+        .push(" AND t.tag IN (");
+    push_location_tags_like(sql, scope.location_id, pattern);
+    sql.push("))");
+}
+
+/// The FTS5 query (trigram tokens) whose matches include every contact the text matches, or
+/// `None` when a part is too short for trigrams (under three characters) and only a scan finds
+/// it. Phrases are quoted, so the text's own punctuation is never FTS5 syntax.
+fn text_index_query(query: &str) -> Option<String> {
+    let phrase = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let text = query.to_lowercase();
+    if text.chars().count() < 3 {
+        return None;
+    }
+    let digits: String = query.chars().filter(char::is_ascii_digit).collect();
+    let names = format!(
+        "{{full_name_lower email_lower company_name}} : {}",
+        phrase(&text)
+    );
+    match digits.len() {
+        0 => Some(names),
+        1..=2 => None,
+        _ => Some(format!("{names} OR phone : {}", phrase(&digits))),
+    }
+}
+
+/// The location's distinct tags that match `pattern` (a LIKE pattern): a loose scan of the
+/// `(location_id, tag)` index that visits each distinct tag once, however many contacts hold it.
+fn push_location_tags_like(sql: &mut SqlBuilder, location_id: &str, pattern: String) {
     sql.push(
-        " OR EXISTS (SELECT 1 FROM contact_tags t WHERE t.location_id = contacts.location_id \
-         AND t.contact_id = contacts.id AND t.tag LIKE ",
+        "WITH RECURSIVE location_tags(tag) AS (SELECT MIN(tag) FROM contact_tags \
+         WHERE location_id = ",
+    )
+    .bind_text(location_id)
+    .push(" UNION ALL SELECT (SELECT MIN(n.tag) FROM contact_tags n WHERE n.location_id = ")
+    .bind_text(location_id)
+    .push(
+        " AND n.tag > location_tags.tag) FROM location_tags WHERE location_tags.tag IS NOT NULL) \
+         SELECT tag FROM location_tags WHERE tag LIKE ",
     )
     .bind_text(pattern)
-    .push(" ESCAPE '\\'))");
+    .push(" ESCAPE '\\'");
 }
 
 /// Which contacts of a location a listing covers.
 struct ContactFilter<'a> {
+    backend: Backend,
     location_id: &'a str,
     business_id: Option<&'a str>,
     query: Option<&'a str>,
@@ -993,7 +1063,11 @@ impl ContactFilter<'_> {
         }
         if let Some(query) = self.query.map(str::trim).filter(|q| !q.is_empty()) {
             sql.push(" AND ");
-            push_text_query(sql, query);
+            let scope = SqlScope {
+                backend: self.backend,
+                location_id: self.location_id,
+            };
+            push_text_query(sql, query, scope);
         }
     }
 
@@ -1037,6 +1111,7 @@ async fn list_contacts(
     QueryParams(q): QueryParams<ListContactsQuery>,
 ) -> ApiResult<Reply<ContactsListResponse>> {
     let filter = ContactFilter {
+        backend: state.db.backend,
         location_id: &q.location_id,
         business_id: None,
         query: q.query.as_deref(),
@@ -1154,6 +1229,7 @@ async fn contacts_by_business(
     QueryParams(q): QueryParams<ByBusinessQuery>,
 ) -> ApiResult<Reply<ContactsByBusinessResponse>> {
     let filter = ContactFilter {
+        backend: state.db.backend,
         location_id: &q.location_id,
         business_id: Some(&business_id),
         query: q.query.as_deref(),

@@ -301,7 +301,16 @@ async fn create_custom_field(
     _: QueryParams<NoParams>,
     Body(body): Body<CreateCustomField>,
 ) -> ApiResult<Reply<CustomFieldResponse>> {
-    let location_id = auth.location_id;
+    let custom_field = create_field(&state.db, auth.location_id, body).await?;
+    Ok(Reply::created(CustomFieldResponse { custom_field }))
+}
+
+/// Stores a new definition in `location_id`, with a key no other field of it has.
+pub(crate) async fn create_field(
+    db: &Db,
+    location_id: String,
+    body: CreateCustomField,
+) -> ApiResult<CustomField> {
     let data_type = DataType::parse(&body.data_type).ok_or_else(|| {
         ApiError::unprocessable(format!(
             "dataType must be one of the following values: {}",
@@ -310,14 +319,7 @@ async fn create_custom_field(
     })?;
     let model = body.model.unwrap_or_else(|| "contact".to_owned());
     let name = body.name.trim().to_owned();
-    let field_key = free_key(
-        &state.db,
-        &location_id,
-        &model,
-        body.field_key.as_deref(),
-        &name,
-    )
-    .await?;
+    let field_key = free_key(db, &location_id, &model, body.field_key.as_deref(), &name).await?;
     let now = now_ms();
     let row = FieldRow {
         id: new_id(),
@@ -362,7 +364,7 @@ async fn create_custom_field(
     .bind(&row.parent_id)
     .bind(row.date_added)
     .bind(row.date_updated)
-    .execute(state.db.write())
+    .execute(db.write())
     .await
     .map_err(|e| {
         if is_unique_violation(&e) {
@@ -371,9 +373,7 @@ async fn create_custom_field(
             e.into()
         }
     })?;
-    Ok(Reply::created(CustomFieldResponse {
-        custom_field: row.to_wire(),
-    }))
+    Ok(row.to_wire())
 }
 
 async fn get_custom_field(

@@ -15,7 +15,9 @@ use super::followers::load_followers_for;
 use super::route;
 use super::tags::load_tags_for;
 use crate::auth::Auth;
-use crate::contact_search::{self, SearchContext, SearchError, SearchQuery, BUSINESS_NAME};
+use crate::contact_search::{
+    self, SearchContext, SearchError, SearchQuery, SqlScope, BUSINESS_NAME,
+};
 use crate::custom_fields::DataType;
 use crate::endpoints::Operation;
 use crate::error::{ApiError, ApiResult};
@@ -63,12 +65,16 @@ impl From<SearchError> for ApiError {
 
 /// `WHERE` the location, the filters and the free text.
 fn push_where(sql: &mut SqlBuilder, location_id: &str, q: &SearchQuery, ctx: &SearchContext) {
+    let scope = SqlScope {
+        backend: ctx.backend,
+        location_id,
+    };
     sql.push(" WHERE location_id = ").bind_text(location_id);
     sql.push(" AND ");
-    q.filter.push_sql(sql, ctx.backend);
+    q.filter.push_sql(sql, scope);
     if let Some(text) = &q.text {
         sql.push(" AND ");
-        push_text_query(sql, text);
+        push_text_query(sql, text, scope);
     }
 }
 

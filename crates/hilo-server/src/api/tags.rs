@@ -13,6 +13,7 @@ use super::contact_lists::TAGS;
 use super::contacts::require_contact;
 use super::route;
 use crate::auth::Auth;
+use crate::db::Backend;
 use crate::endpoints::Operation;
 use crate::error::ApiResult;
 use crate::sql::SqlBuilder;
@@ -89,6 +90,7 @@ pub(crate) async fn replace_tags(
 /// Adds the tags of many new contacts (which have none yet), a few thousand rows a statement.
 pub(crate) async fn insert_tags(
     tx: &mut AnyConnection,
+    backend: Backend,
     location_id: &str,
     contacts: &[(&str, &[String])],
 ) -> Result<(), sqlx::Error> {
@@ -99,7 +101,8 @@ pub(crate) async fn insert_tags(
         .flat_map(|(contact_id, tags)| (0_i64..).zip(tags.iter()).map(|(p, t)| (*contact_id, p, t)))
         .collect();
     for chunk in rows.chunks(ROWS) {
-        let mut sql = SqlBuilder::new(
+        let mut sql = SqlBuilder::for_backend(
+            backend,
             "INSERT INTO contact_tags (location_id, contact_id, tag, position) VALUES ",
         );
         for (i, (contact_id, position, tag)) in chunk.iter().enumerate() {

@@ -109,6 +109,17 @@ async fn seed(s: &TestServer, count: usize) -> Vec<Model> {
     models
 }
 
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     c.next()
@@ -475,5 +486,93 @@ on_both! {
         let theirs = theirs["customField"]["id"].as_str().unwrap().to_owned();
         let (st, _) = search(s, json!({"pageLimit": 5, "filters": [{"field": format!("customFields.{theirs}"), "operator": "exists"}]})).await;
         assert_eq!(st.as_u16(), 400);
+    }
+
+    async fn free_text_matches_an_independent_evaluation(s) {
+        // (first, last, email, phone, company, tags): punctuation that means something to
+        // FTS5 or LIKE, short and long fragments, digits and tags.
+        type Person<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, Option<&'a str>, &'a [&'a str]);
+        let people: [Person; 7] = [
+            ("Ada", "Lovelace", "ada@example.com", Some("+12025550143"), Some("Analytical Engines"), &["vip"]),
+            ("Grace", "Hopper", "grace.hopper@navy.example", Some("+12025550199"), Some("Say \"Hi\" *Corp*"), &["booked call"]),
+            ("Alan", "Turing", "alan_turing@bletchley.example", None, Some("50% off: AND/OR"), &["cold", "lead"]),
+            ("Edsger", "Dijkstra", "ewd@example.org", Some("+31205550100"), None, &[]),
+            ("Zoë", "Ólafsdóttir", "zoe@example.is", None, None, &["vip"]),
+            ("Barbara", "Liskov", "barbara@mit.example", Some("+16175550123"), Some("Adaptive"), &["partner"]),
+            ("Ada", "Other", "other@example.net", None, None, &["hot lead"]),
+        ];
+        let mut ids = Vec::new();
+        for (first, last, email, phone, company, tags) in &people {
+            let mut body = json!({"firstName": first, "lastName": last, "email": email, "tags": tags});
+            if let Some(phone) = phone { body["phone"] = json!(phone); }
+            if let Some(company) = company { body["companyName"] = json!(company); }
+            ids.push(s.contact(body).await);
+        }
+        // Another location's Ada never shows.
+        s.send(s.request_as(&s.other_token, Method::POST, "/contacts/").json(&json!({"locationId": s.other_location.id, "firstName": "Ada", "lastName": "Lovelace"}))).await;
+        let expected = |query: &str| -> BTreeSet<String> {
+            let q = query.to_lowercase();
+            let digits: String = query.chars().filter(char::is_ascii_digit).collect();
+            people.iter().zip(&ids).filter(|((first, last, email, phone, company, tags), _)| {
+                format!("{first} {last}").to_lowercase().contains(&q)
+                    || email.to_lowercase().contains(&q)
+                    || company.is_some_and(|c| c.to_lowercase().contains(&q))
+                    || (!digits.is_empty() && phone.is_some_and(|p| p.contains(&digits)))
+                    || tags.iter().any(|t| t.contains(&q))
+            }).map(|(_, id)| id.clone()).collect()
+        };
+        let queries = ["ada", "ADA", "a", "ad", "ove", "lovelace", "ada lovelace", "example.org", "@", "_tur",
+            "202", "(202) 555-01", "0143", "55", "vip", "ooked", "lead", "\"hi\"", "*corp", "50%", "off: and/or",
+            "ólaf", "zoë", "nobody", "ada\"", "\"", "e*", "(", "near/2"];
+        for query in queries {
+            let want = expected(query);
+            let (st, found) = search(s, json!({"pageLimit": 50, "query": query})).await;
+            assert_eq!(st, StatusCode::OK, "{query}: {found}");
+            let got: BTreeSet<String> = found["contacts"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
+            assert_eq!(got, want, "search {query:?}");
+            assert_eq!(found["total"], want.len(), "search {query:?} total");
+            // The contact list's `query` is the same text match.
+            let path = format!("/contacts/?locationId={}&limit=100&query={}", s.loc(), urlencode(query));
+            let (st, listed) = s.get(&path).await;
+            assert_eq!(st, StatusCode::OK, "{query}: {listed}");
+            let got: BTreeSet<String> = listed["contacts"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
+            assert_eq!(got, want, "list {query:?}");
+        }
+    }
+
+    async fn the_search_indexes_follow_updates_and_deletes(s) {
+        let score = s.custom_field(json!({"name": "Score", "dataType": "NUMERICAL"})).await["id"].as_str().unwrap().to_owned();
+        let a = s.contact(json!({"firstName": "Ada", "lastName": "Lovelace", "customFields": [{"id": score, "field_value": 10}]})).await;
+        let b = s.contact(json!({"firstName": "Grace", "lastName": "Hopper", "customFields": [{"id": score, "field_value": 20}]})).await;
+        let found = |body: Value| async move {
+            let (st, page) = search(s, body).await;
+            assert_eq!(st, StatusCode::OK, "{page}");
+            page["contacts"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect::<BTreeSet<String>>()
+        };
+        let range = |low: i64, high: i64| json!({"pageLimit": 10, "filters": [{"field": format!("customFields.{score}"), "operator": "range", "value": {"gte": low, "lte": high}}]});
+        assert_eq!(found(range(5, 15)).await, [a.clone()].into());
+        assert_eq!(found(json!({"pageLimit": 10, "query": "lovel"})).await, [a.clone()].into());
+
+        // A new name and a new value replace the old ones in the indexes.
+        let (st, _) = s.put(&format!("/contacts/{a}"), json!({"lastName": "Byron", "customFields": [{"id": score, "field_value": 30}]})).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(found(json!({"pageLimit": 10, "query": "lovel"})).await, BTreeSet::new());
+        assert_eq!(found(json!({"pageLimit": 10, "query": "byro"})).await, [a.clone()].into());
+        assert_eq!(found(range(5, 15)).await, BTreeSet::new());
+        assert_eq!(found(range(25, 35)).await, [a.clone()].into());
+        // A cleared value leaves the index; `not_eq` holds for a contact without one.
+        let (st, _) = s.put(&format!("/contacts/{b}"), json!({"customFields": [{"id": score, "field_value": null}]})).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(found(range(0, 100)).await, [a.clone()].into());
+        let not_30 = json!({"pageLimit": 10, "filters": [{"field": format!("customFields.{score}"), "operator": "not_eq", "value": 30}]});
+        assert_eq!(found(not_30).await, [b.clone()].into());
+
+        // A deleted contact is in neither index.
+        let (st, _) = s.delete(&format!("/contacts/{a}")).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(found(json!({"pageLimit": 10, "query": "byro"})).await, BTreeSet::new());
+        assert_eq!(found(range(0, 100)).await, BTreeSet::new());
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contact_field_values WHERE contact_id = $1").bind(&a).fetch_one(s.db.read()).await.unwrap();
+        assert_eq!(left, 0);
     }
 }
