@@ -1383,37 +1383,71 @@ impl SearchQuery {
             .collect()
     }
 
+    /// Whether the id, the last tiebreaker, runs downwards: it follows the last sort key, so
+    /// that `dateAdded desc` reads the `(location_id, date_added, id)` index backwards exactly,
+    /// with no sort of the matches.
+    fn id_descending(&self) -> bool {
+        self.sort.last().is_some_and(|key| key.descending)
+    }
+
     /// `ORDER BY` the sort keys, then the id.
     pub fn order_by(&self) -> String {
+        let direction = |descending: bool| if descending { "DESC" } else { "ASC" };
         let keys: Vec<String> = self
             .sort
             .iter()
             .enumerate()
-            .map(|(i, key)| format!("sort_{i} {}", if key.descending { "DESC" } else { "ASC" }))
+            .map(|(i, key)| format!("sort_{i} {}", direction(key.descending)))
             .collect();
-        format!(" ORDER BY {}, id ASC", keys.join(", "))
+        format!(
+            " ORDER BY {}, id {}",
+            keys.join(", "),
+            direction(self.id_descending())
+        )
     }
 
-    /// The rows after the cursor, in the order of [`SearchQuery::order_by`]:
-    /// `k0 > v0 OR (k0 = v0 AND (k1 > v1 OR (k1 = v1 AND id > id0)))`.
+    /// The rows after the cursor, in the order of [`SearchQuery::order_by`]. When every key runs
+    /// the same way, a row comparison `(k0, k1, id) > (v0, v1, id0)`, which both engines read as
+    /// one index range; otherwise `k0 > v0 OR (k0 = v0 AND (k1 < v1 OR (k1 = v1 AND id < id0)))`.
     pub fn push_after_cursor(&self, sql: &mut SqlBuilder, cursor: &[CursorValue]) {
+        let descending = self.id_descending();
+        let after = |descending: bool| if descending { " < " } else { " > " };
+        let id = |sql: &mut SqlBuilder| {
+            sql.bind_text(match cursor.get(self.sort.len()) {
+                Some(CursorValue::Text(id)) => id.clone(),
+                Some(CursorValue::Int(n)) => n.to_string(),
+                None => String::new(),
+            });
+        };
+        let uniform = self.sort.iter().all(|key| key.descending == descending);
+        if uniform && cursor.len() > self.sort.len() {
+            sql.push("(");
+            for key in &self.sort {
+                sql.push(key.field.expr).push(", ");
+            }
+            sql.push("id)").push(after(descending)).push("(");
+            for value in &cursor[..self.sort.len()] {
+                bind_cursor(sql, value);
+                sql.push(", ");
+            }
+            id(sql);
+            sql.push(")");
+            return;
+        }
         let mut closing = String::new();
         for (i, key) in self.sort.iter().enumerate() {
             let Some(value) = cursor.get(i) else { return };
-            let op = if key.descending { " < " } else { " > " };
-            sql.push("(").push(key.field.expr).push(op);
+            sql.push("(")
+                .push(key.field.expr)
+                .push(after(key.descending));
             bind_cursor(sql, value);
             sql.push(" OR (").push(key.field.expr).push(" = ");
             bind_cursor(sql, value);
             sql.push(" AND ");
             closing.push_str("))");
         }
-        sql.push("id > ");
-        match cursor.get(self.sort.len()) {
-            Some(CursorValue::Text(id)) => sql.bind_text(id.clone()),
-            Some(CursorValue::Int(n)) => sql.bind_text(n.to_string()),
-            None => sql.bind_text(String::new()),
-        };
+        sql.push("id").push(after(descending));
+        id(sql);
         sql.push(&closing);
     }
 }
@@ -1633,8 +1667,14 @@ mod tests {
         let q = parse_json(json!({"pageLimit": 5, "sort": [{"field": "email", "direction": "asc"}, {"field": "dateAdded", "direction": "desc"}], "searchAfter": ["a@x.co", 5, "ID"]})).unwrap();
         let mut sql = SqlBuilder::new("");
         q.push_after_cursor(&mut sql, q.search_after.as_deref().unwrap());
-        assert_eq!(sql.sql(), "(COALESCE(email_lower, '') > $1 OR (COALESCE(email_lower, '') = $2 AND (date_added < $3 OR (date_added = $4 AND id > $5))))");
-        assert_eq!(q.order_by(), " ORDER BY sort_0 ASC, sort_1 DESC, id ASC");
+        assert_eq!(sql.sql(), "(COALESCE(email_lower, '') > $1 OR (COALESCE(email_lower, '') = $2 AND (date_added < $3 OR (date_added = $4 AND id < $5))))");
+        assert_eq!(q.order_by(), " ORDER BY sort_0 ASC, sort_1 DESC, id DESC");
+        // Keys that all run one way: one row comparison.
+        let q = parse_json(json!({"pageLimit": 5, "searchAfter": [5, "ID"]})).unwrap();
+        let mut sql = SqlBuilder::new("");
+        q.push_after_cursor(&mut sql, q.search_after.as_deref().unwrap());
+        assert_eq!(sql.sql(), "(date_added, id) < ($1, $2)");
+        assert_eq!(q.order_by(), " ORDER BY sort_0 DESC, id DESC");
     }
 
     /// Any JSON at all: parsing answers, and rendering what it accepts never panics.
