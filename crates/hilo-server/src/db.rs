@@ -192,7 +192,7 @@ mod tests {
 
 /// A boolean column, stored as BIGINT 0/1 on both engines (sqlx's Any driver cannot decode
 /// SQLite booleans).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct Flag(pub bool);
 

@@ -11,6 +11,8 @@ pub enum Arg {
     /// Text or SQL NULL.
     MaybeText(Option<String>),
     Int(i64),
+    /// An integer or SQL NULL.
+    MaybeInt(Option<i64>),
     Float(f64),
 }
 
@@ -67,6 +69,7 @@ impl SqlBuilder {
                 Arg::Text(s) => q.bind(s.as_str()),
                 Arg::MaybeText(s) => q.bind(s.as_deref()),
                 Arg::Int(n) => q.bind(*n),
+                Arg::MaybeInt(n) => q.bind(*n),
                 Arg::Float(x) => q.bind(*x),
             })
     }
@@ -81,6 +84,7 @@ impl SqlBuilder {
                 Arg::Text(s) => q.bind(s.as_str()),
                 Arg::MaybeText(s) => q.bind(s.as_deref()),
                 Arg::Int(n) => q.bind(*n),
+                Arg::MaybeInt(n) => q.bind(*n),
                 Arg::Float(x) => q.bind(*x),
             })
     }
@@ -95,6 +99,7 @@ impl SqlBuilder {
                 Arg::Text(s) => q.bind(s.as_str()),
                 Arg::MaybeText(s) => q.bind(s.as_deref()),
                 Arg::Int(n) => q.bind(*n),
+                Arg::MaybeInt(n) => q.bind(*n),
                 Arg::Float(x) => q.bind(*x),
             })
     }

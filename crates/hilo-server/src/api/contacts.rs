@@ -23,6 +23,7 @@ use crate::auth::Auth;
 use crate::db::Flag;
 use crate::endpoints::Operation;
 use crate::error::{ApiError, ApiResult};
+use crate::fixtures;
 use crate::ids::{is_id, new_id};
 use crate::sql::{bind_list, like_contains, SqlBuilder};
 use crate::state::AppState;
@@ -285,6 +286,94 @@ impl ContactRow {
             date_added,
             date_updated,
             ..ContactRow::default()
+        }
+    }
+
+    /// The columns derived from others: the full name and the lower-cased names and email.
+    fn derive_columns(&mut self) {
+        let full = [self.first_name.as_deref(), self.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        self.name = (!full.is_empty()).then_some(full);
+        self.first_name_lower = self.first_name.as_ref().map(|s| s.to_lowercase());
+        self.last_name_lower = self.last_name.as_ref().map(|s| s.to_lowercase());
+        self.full_name_lower = self.name.as_ref().map(|s| s.to_lowercase());
+        self.email_lower = self.email.as_ref().map(|e| e.to_lowercase());
+    }
+
+    /// The row of a fixture contact (already checked) in `location_id`; what hangs under the
+    /// contact is stored apart.
+    pub(crate) fn from_fixture(location_id: &str, contact: &fixtures::Contact) -> ContactRow {
+        let mut row = ContactRow {
+            id: contact.id.clone(),
+            location_id: location_id.to_owned(),
+            first_name: contact.first_name.clone(),
+            last_name: contact.last_name.clone(),
+            email: contact.email.as_ref().map(|e| e.trim().to_owned()),
+            phone: contact.phone.clone(),
+            company_name: contact.company_name.clone(),
+            timezone: contact.timezone.clone(),
+            dnd: Flag(contact.dnd),
+            dnd_settings: contact.dnd_settings.as_ref().map(to_json),
+            inbound_dnd_settings: contact.inbound_dnd_settings.as_ref().map(to_json),
+            contact_type: contact.contact_type.clone(),
+            source: contact.source.clone(),
+            assigned_to: contact.assigned_to.clone(),
+            address1: contact.address1.clone(),
+            city: contact.city.clone(),
+            state: contact.state.clone(),
+            country: contact.country.clone(),
+            postal_code: contact.postal_code.clone(),
+            website: contact.website.clone(),
+            gender: contact.gender.clone(),
+            date_of_birth: contact.date_of_birth.clone(),
+            business_id: contact.business_id.clone(),
+            custom_fields: to_json(&contact.custom_fields),
+            created_by: contact.created_by.as_ref().map(to_json),
+            date_added: contact.date_added.0,
+            date_updated: contact.date_updated.0,
+            ..ContactRow::default()
+        };
+        row.derive_columns();
+        row
+    }
+
+    /// The fixture form of the row, without what hangs under the contact.
+    pub(crate) fn to_fixture(&self) -> fixtures::Contact {
+        fn parse<T: serde::de::DeserializeOwned>(column: &Option<String>) -> Option<T> {
+            column.as_deref().and_then(|s| serde_json::from_str(s).ok())
+        }
+        fixtures::Contact {
+            id: self.id.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            email: self.email.clone(),
+            phone: self.phone.clone(),
+            company_name: self.company_name.clone(),
+            timezone: self.timezone.clone(),
+            dnd: self.dnd.0,
+            dnd_settings: self.dnd_settings(),
+            inbound_dnd_settings: parse(&self.inbound_dnd_settings),
+            contact_type: self.contact_type.clone(),
+            source: self.source.clone(),
+            assigned_to: self.assigned_to.clone(),
+            address1: self.address1.clone(),
+            city: self.city.clone(),
+            state: self.state.clone(),
+            country: self.country.clone(),
+            postal_code: self.postal_code.clone(),
+            website: self.website.clone(),
+            gender: self.gender.clone(),
+            date_of_birth: self.date_of_birth.clone(),
+            business_id: self.business_id.clone(),
+            custom_fields: self.custom_fields(),
+            created_by: parse(&self.created_by),
+            date_added: fixtures::Time(self.date_added),
+            date_updated: fixtures::Time(self.date_updated),
+            ..fixtures::Contact::default()
         }
     }
 
@@ -624,22 +713,11 @@ fn apply_change(
         row.first_name = change.first_name.apply(row.first_name.take());
         row.last_name = change.last_name.apply(row.last_name.take());
     }
-    let full = [row.first_name.as_deref(), row.last_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    row.name = (!full.is_empty()).then_some(full);
-    row.first_name_lower = row.first_name.as_ref().map(|s| s.to_lowercase());
-    row.last_name_lower = row.last_name.as_ref().map(|s| s.to_lowercase());
-    row.full_name_lower = row.name.as_ref().map(|s| s.to_lowercase());
-
     row.email = change
         .email
         .map(|e| e.trim().to_owned())
         .apply(row.email.take());
-    row.email_lower = row.email.as_ref().map(|e| e.to_lowercase());
+    row.derive_columns();
 
     row.country = change.country.apply(row.country.take());
     match change.phone {
