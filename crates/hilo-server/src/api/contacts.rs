@@ -207,6 +207,39 @@ pub(crate) const COLUMNS: &str = "id, location_id, first_name, last_name, name, 
     country, postal_code, website, gender, date_of_birth, business_id, custom_fields, created_by, \
     date_added, date_updated";
 
+/// `$target { … }` with the fields the single-contact shape and the fixture shape both take
+/// from the row as stored, and the `$rest` each adds.
+macro_rules! stored_fields {
+    ($row:expr, $($target:ident)::+ { $($rest:tt)* }) => {
+        $($target)::+ {
+            id: $row.id.clone(),
+            first_name: $row.first_name.clone(),
+            last_name: $row.last_name.clone(),
+            email: $row.email.clone(),
+            phone: $row.phone.clone(),
+            company_name: $row.company_name.clone(),
+            timezone: $row.timezone.clone(),
+            dnd: $row.dnd.0,
+            dnd_settings: $row.dnd_settings(),
+            inbound_dnd_settings: $row.inbound_dnd_settings(),
+            contact_type: $row.contact_type.clone(),
+            source: $row.source.clone(),
+            assigned_to: $row.assigned_to.clone(),
+            address1: $row.address1.clone(),
+            city: $row.city.clone(),
+            state: $row.state.clone(),
+            country: $row.country.clone(),
+            postal_code: $row.postal_code.clone(),
+            website: $row.website.clone(),
+            gender: $row.gender.clone(),
+            business_id: $row.business_id.clone(),
+            custom_fields: $row.custom_fields(),
+            created_by: $row.created_by(),
+            $($rest)*
+        }
+    };
+}
+
 /// A contact as stored. JSON-valued columns hold serialised `hilo-types` values.
 #[derive(Debug, Clone, Default, sqlx::FromRow)]
 pub(crate) struct ContactRow {
@@ -343,38 +376,15 @@ impl ContactRow {
 
     /// The fixture form of the row, without what hangs under the contact.
     pub(crate) fn to_fixture(&self) -> fixtures::Contact {
-        fn parse<T: serde::de::DeserializeOwned>(column: &Option<String>) -> Option<T> {
-            column.as_deref().and_then(|s| serde_json::from_str(s).ok())
-        }
-        fixtures::Contact {
-            id: self.id.clone(),
-            first_name: self.first_name.clone(),
-            last_name: self.last_name.clone(),
-            email: self.email.clone(),
-            phone: self.phone.clone(),
-            company_name: self.company_name.clone(),
-            timezone: self.timezone.clone(),
-            dnd: self.dnd.0,
-            dnd_settings: self.dnd_settings(),
-            inbound_dnd_settings: parse(&self.inbound_dnd_settings),
-            contact_type: self.contact_type.clone(),
-            source: self.source.clone(),
-            assigned_to: self.assigned_to.clone(),
-            address1: self.address1.clone(),
-            city: self.city.clone(),
-            state: self.state.clone(),
-            country: self.country.clone(),
-            postal_code: self.postal_code.clone(),
-            website: self.website.clone(),
-            gender: self.gender.clone(),
-            date_of_birth: self.date_of_birth.clone(),
-            business_id: self.business_id.clone(),
-            custom_fields: self.custom_fields(),
-            created_by: parse(&self.created_by),
-            date_added: fixtures::Time(self.date_added),
-            date_updated: fixtures::Time(self.date_updated),
-            ..fixtures::Contact::default()
-        }
+        stored_fields!(
+            self,
+            fixtures::Contact {
+                date_of_birth: self.date_of_birth.clone(),
+                date_added: fixtures::Time(self.date_added),
+                date_updated: fixtures::Time(self.date_updated),
+                ..fixtures::Contact::default()
+            }
+        )
     }
 
     /// The row's values in the order of [`COLUMNS`], as one parenthesised `VALUES` tuple.
@@ -429,9 +439,15 @@ impl ContactRow {
     }
 
     fn dnd_settings(&self) -> Option<DndSettings> {
-        self.dnd_settings
-            .as_deref()
-            .and_then(|s| serde_json::from_str(s).ok())
+        parse_column(&self.dnd_settings)
+    }
+
+    fn inbound_dnd_settings(&self) -> Option<InboundDndSettings> {
+        parse_column(&self.inbound_dnd_settings)
+    }
+
+    fn created_by(&self) -> Option<CreatedBy> {
+        parse_column(&self.created_by)
     }
 
     fn date_of_birth_iso(&self) -> Option<String> {
@@ -442,48 +458,22 @@ impl ContactRow {
 
     /// The single-contact shape: absent values omitted.
     pub(crate) fn to_contact(&self, tags: Vec<String>) -> Contact {
-        Contact {
-            id: self.id.clone(),
-            location_id: self.location_id.clone(),
-            name: self.name.clone(),
-            first_name: self.first_name.clone(),
-            last_name: self.last_name.clone(),
-            first_name_lower_case: self.first_name_lower.clone(),
-            last_name_lower_case: self.last_name_lower.clone(),
-            full_name_lower_case: self.full_name_lower.clone(),
-            email: self.email.clone(),
-            email_lower_case: self.email_lower.clone(),
-            phone: self.phone.clone(),
-            company_name: self.company_name.clone(),
-            timezone: self.timezone.clone(),
-            dnd: self.dnd.0,
-            dnd_settings: self.dnd_settings(),
-            inbound_dnd_settings: self
-                .inbound_dnd_settings
-                .as_deref()
-                .and_then(|s| serde_json::from_str(s).ok()),
-            contact_type: self.contact_type.clone(),
-            source: self.source.clone(),
-            assigned_to: self.assigned_to.clone(),
-            address1: self.address1.clone(),
-            city: self.city.clone(),
-            state: self.state.clone(),
-            country: self.country.clone(),
-            postal_code: self.postal_code.clone(),
-            website: self.website.clone(),
-            gender: self.gender.clone(),
-            tags,
-            date_of_birth: self.date_of_birth_iso(),
-            date_added: format_ms(self.date_added),
-            date_updated: format_ms(self.date_updated),
-            custom_fields: self.custom_fields(),
-            business_id: self.business_id.clone(),
-            created_by: self
-                .created_by
-                .as_deref()
-                .and_then(|s| serde_json::from_str(s).ok()),
-            ..Contact::default()
-        }
+        stored_fields!(
+            self,
+            Contact {
+                location_id: self.location_id.clone(),
+                name: self.name.clone(),
+                first_name_lower_case: self.first_name_lower.clone(),
+                last_name_lower_case: self.last_name_lower.clone(),
+                full_name_lower_case: self.full_name_lower.clone(),
+                email_lower_case: self.email_lower.clone(),
+                tags,
+                date_of_birth: self.date_of_birth_iso(),
+                date_added: format_ms(self.date_added),
+                date_updated: format_ms(self.date_updated),
+                ..Contact::default()
+            }
+        )
     }
 
     /// The create response adds `deleted`, `birthMonth` and `birthDay` (spec:
@@ -777,6 +767,11 @@ fn apply_change(
         return Err(e);
     }
     Ok(change.tags.map(|tags| normalize_tags(&tags)))
+}
+
+/// A JSON column's value; `None` when empty (or unreadable).
+fn parse_column<T: serde::de::DeserializeOwned>(column: &Option<String>) -> Option<T> {
+    column.as_deref().and_then(|s| serde_json::from_str(s).ok())
 }
 
 fn to_json<T: Serialize>(value: &T) -> String {
