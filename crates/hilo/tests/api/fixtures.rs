@@ -3,9 +3,12 @@
 //! documents write nothing, tokens issued before a full reset stop working.
 
 use hilo_server::api::{campaigns, workflows};
+use std::time::{Duration, Instant};
+
 use hilo_server::control;
 use hilo_server::oauth::apps::Distribution;
 use hilo_server::oauth::grants::InstallTarget;
+use hilo_server::reset::{self, ResetTo};
 use hilo_server::users;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -344,5 +347,21 @@ on_both! {
             .send(admin(s, &key, Method::POST, "/hilo/admin/reset").json(&json!({"all": true, "locationId": "x"})))
             .await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    async fn a_full_reset_made_elsewhere_reaches_the_server_within_a_poll(s) {
+        let test_app = app(s, "contacts.readonly", Distribution::Location).await;
+        let code = authorize(s, &test_app, InstallTarget::Location(s.loc().to_owned())).await;
+        let oauth_token = exchange(s, &test_app, &code, "Location").await["access_token"].as_str().unwrap().to_owned();
+        let list = format!("/contacts/?locationId={}", s.loc());
+        let status = || async { s.send(s.request_as(&oauth_token, Method::GET, &list)).await.0 };
+        assert_eq!(status().await, StatusCode::OK);
+        // As `hilo admin reset --all` does it: on the database, not through this server.
+        reset::reset_everything(&s.db, ResetTo::Empty).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while status().await != StatusCode::UNAUTHORIZED {
+            assert!(Instant::now() < deadline, "the old token still works 5 s after the reset");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
