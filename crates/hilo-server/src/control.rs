@@ -498,7 +498,7 @@ async fn load_fixtures(
     State(state): State<AppState>,
     _admin: Admin,
     QueryParams(q): QueryParams<LoadQuery>,
-    body: String,
+    body: axum::body::Bytes,
 ) -> ApiResult<Reply<crate::fixtures::Loaded>> {
     let doc = crate::fixtures::parse(&body).map_err(ApiError::unprocessable)?;
     let replace = q.replace.as_deref() == Some("true");

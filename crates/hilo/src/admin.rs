@@ -744,9 +744,8 @@ pub async fn load_fixtures_file(
     file: &std::path::Path,
     replace: bool,
 ) -> anyhow::Result<fixtures::Loaded> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let doc = fixtures::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let json = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let doc = fixtures::parse(&json).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     Ok(fixtures::load(db, doc, replace).await?)
 }
 

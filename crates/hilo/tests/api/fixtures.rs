@@ -311,6 +311,10 @@ on_both! {
             .send(admin(s, &key, Method::POST, "/hilo/admin/fixtures").body("{\"hiloFixtures\": 1,"))
             .await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let (st, body) = s
+            .send(admin(s, &key, Method::POST, "/hilo/admin/fixtures").body(vec![0xff_u8, 0xfe]))
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         // A location of the document whose contact id exists in another location: 409 even
         // with replace, and nothing written.
         let taken = sqlx::query_scalar::<_, String>("SELECT id FROM contacts LIMIT 1").fetch_one(s.db.read()).await.unwrap();
