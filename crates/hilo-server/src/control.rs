@@ -20,7 +20,6 @@ use crate::faults::{NewRule, Rule};
 use crate::journal::{self, Entry};
 use crate::reset::ResetTo;
 use crate::state::AppState;
-use crate::tenancy::DemoSeed;
 use crate::time::{format_ms, now_ms};
 use crate::trace::Reply;
 use crate::validate::{optional, Field, Kind, QueryParams, Schema};
@@ -388,38 +387,6 @@ struct ResetBody {
     to: ResetTo,
 }
 
-/// The answer of a full reset.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct FullResetReport {
-    all: bool,
-    removed: std::collections::BTreeMap<String, u64>,
-    /// The new demo, with its token (shown this once, as on a first start).
-    demo: Option<DemoReport>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DemoReport {
-    agency_id: String,
-    location_id: String,
-    user_id: String,
-    token: String,
-    scopes: Vec<String>,
-}
-
-impl From<DemoSeed> for DemoReport {
-    fn from(seed: DemoSeed) -> DemoReport {
-        DemoReport {
-            agency_id: seed.company.id,
-            location_id: seed.location.id,
-            user_id: seed.user.id,
-            token: seed.token.token,
-            scopes: seed.token.scopes,
-        }
-    }
-}
-
 /// `POST /hilo/admin/reset` `{"locationId": …}` or `{"all": true}`, with `"to": "empty"` or
 /// `"demo"`: the location emptied of contacts and everything else it holds, or every agency
 /// removed and the token signing key replaced (see `reset.rs`).
@@ -442,12 +409,7 @@ async fn reset(
             let reset = crate::reset::reset_everything(&state.db, body.to).await?;
             // This process refuses the old tokens at once; others within their poll.
             state.oauth.signer.reload(&state.db).await?;
-            Ok(Reply::ok(FullResetReport {
-                all: true,
-                removed: reset.removed,
-                demo: reset.demo.map(DemoReport::from),
-            })
-            .into_response())
+            Ok(Reply::ok(reset).into_response())
         }
         _ => Err(ApiError::unprocessable(
             "give exactly one of locationId and all: true",

@@ -108,10 +108,34 @@ pub(crate) async fn empty_location(
 }
 
 /// What a full reset removed, and the demo it created.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FullReset {
     pub removed: BTreeMap<String, u64>,
-    pub demo: Option<DemoSeed>,
+    pub demo: Option<Demo>,
+}
+
+/// The demo a full reset created, with its token (shown this once, as on a first start).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Demo {
+    pub agency_id: String,
+    pub location_id: String,
+    pub user_id: String,
+    pub token: String,
+    pub scopes: Vec<String>,
+}
+
+impl From<DemoSeed> for Demo {
+    fn from(seed: DemoSeed) -> Demo {
+        Demo {
+            agency_id: seed.company.id,
+            location_id: seed.location.id,
+            user_id: seed.user.id,
+            token: seed.token.token,
+            scopes: seed.token.scopes,
+        }
+    }
 }
 
 /// Removes every agency and all it holds, replaces the token signing key, and with
@@ -135,7 +159,7 @@ pub async fn reset_everything(db: &Db, to: ResetTo) -> anyhow::Result<FullReset>
     crate::oauth::jwt::rotate_key(&mut tx).await?;
     let demo = match to {
         ResetTo::Empty => None,
-        ResetTo::Demo => Some(crate::tenancy::seed_demo_in(&mut tx).await?),
+        ResetTo::Demo => Some(crate::tenancy::seed_demo_in(&mut tx).await?.into()),
     };
     tx.commit().await?;
     Ok(FullReset { removed, demo })

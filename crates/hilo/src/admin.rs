@@ -629,32 +629,20 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<(serde_json::
                     let reset = reset::reset_location(db, &location, to)
                         .await?
                         .with_context(|| format!("no location with id {location}"))?;
-                    let text = format!(
-                        "location {location} emptied: {}",
-                        removed_text(&reset.removed)
-                    );
+                    let text =
+                        format!("location {location} emptied: {}", rows_text(&reset.removed));
                     (json!(reset), text)
                 }
                 None if all => {
                     let reset = reset::reset_everything(db, to).await?;
-                    let mut text = format!("everything removed: {}", removed_text(&reset.removed));
-                    let demo = reset.demo.map(|seed| {
+                    let mut text = format!("everything removed: {}", rows_text(&reset.removed));
+                    if let Some(demo) = &reset.demo {
                         text.push_str(&format!(
                             "\ndemo location {}\ntoken: {}\n(printed once; hilo keeps only its hash)",
-                            seed.location.id, seed.token.token
+                            demo.location_id, demo.token
                         ));
-                        json!({
-                            "agencyId": seed.company.id,
-                            "locationId": seed.location.id,
-                            "userId": seed.user.id,
-                            "token": seed.token.token,
-                            "scopes": seed.token.scopes,
-                        })
-                    });
-                    (
-                        json!({ "all": true, "removed": reset.removed, "demo": demo }),
-                        text,
-                    )
+                    }
+                    (json!(reset), text)
                 }
                 None => anyhow::bail!("give --location ID or --all"),
             }
@@ -684,11 +672,7 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<(serde_json::
         }
         AdminCommand::Fixtures(FixturesCommand::Load { file, replace }) => {
             let loaded = load_fixtures_file(db, &file, replace).await?;
-            let text = format!(
-                "loaded {}: {}",
-                file.display(),
-                removed_text(&loaded.loaded)
-            );
+            let text = format!("loaded {}: {}", file.display(), rows_text(&loaded.loaded));
             (json!(loaded), text)
         }
         AdminCommand::Seed(SeedCommand::Contacts {
@@ -731,7 +715,7 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<(serde_json::
 }
 
 /// `12 contacts, 3 tasks, …`: rows per table.
-fn removed_text(rows: &std::collections::BTreeMap<String, u64>) -> String {
+fn rows_text(rows: &std::collections::BTreeMap<String, u64>) -> String {
     rows.iter()
         .map(|(table, n)| format!("{n} {table}"))
         .collect::<Vec<_>>()

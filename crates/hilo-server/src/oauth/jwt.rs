@@ -89,10 +89,10 @@ fn fresh_secret() -> String {
     hex::encode(fresh)
 }
 
-async fn stored_secret(db: &Db) -> Result<String, sqlx::Error> {
+async fn stored_secret(pool: &sqlx::AnyPool) -> Result<String, sqlx::Error> {
     sqlx::query_scalar("SELECT secret FROM server_keys WHERE name = $1")
         .bind(KEY_NAME)
-        .fetch_one(db.write())
+        .fetch_one(pool)
         .await
 }
 
@@ -124,7 +124,8 @@ impl TokenSigner {
         .bind(now_ms())
         .execute(db.write())
         .await?;
-        TokenSigner::from_hex(stored_secret(db).await?)
+        // Read where it was written: on SQLite, the writer sees its insert at once.
+        TokenSigner::from_hex(stored_secret(db.write()).await?)
     }
 
     fn from_hex(hex_secret: String) -> anyhow::Result<TokenSigner> {
@@ -140,7 +141,7 @@ impl TokenSigner {
 
     /// Takes the stored key if it changed (another process or the admin CLI rotated it).
     pub async fn reload(&self, db: &Db) -> anyhow::Result<()> {
-        let stored = stored_secret(db).await?;
+        let stored = stored_secret(db.read()).await?;
         let current = self
             .key
             .read()
