@@ -348,26 +348,49 @@ async fn new_user_journey_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_user_journey_on_postgres() {
-    let Ok(admin_url) = std::env::var("HILO_TEST_POSTGRES_URL") else {
-        eprintln!("HILO_TEST_POSTGRES_URL is not set: PostgreSQL variant not run");
-        return;
-    };
-    let name = format!("hilo_cli_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .expect("HILO_TEST_POSTGRES_URL is set but unreachable");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let base = admin_url
-        .rsplit_once('/')
-        .map_or(admin_url.as_str(), |(b, _)| b);
-    new_user_journey(&format!("{base}/{name}")).await;
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    if let Some(database) = PostgresDatabase::create("hilo_cli").await {
+        new_user_journey(&database.url).await;
+        database.drop().await;
+    }
+}
+
+/// A fresh database on the server `HILO_TEST_POSTGRES_URL` names; `None` when it is not set.
+struct PostgresDatabase {
+    url: String,
+    name: String,
+    admin: sqlx::PgConnection,
+}
+
+impl PostgresDatabase {
+    async fn create(prefix: &str) -> Option<PostgresDatabase> {
+        let Ok(admin_url) = std::env::var("HILO_TEST_POSTGRES_URL") else {
+            eprintln!("HILO_TEST_POSTGRES_URL is not set: PostgreSQL variant not run");
+            return None;
+        };
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .expect("HILO_TEST_POSTGRES_URL is set but unreachable");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(b, _)| b);
+        Some(PostgresDatabase {
+            url: format!("{base}/{name}"),
+            name,
+            admin,
+        })
+    }
+
+    async fn drop(mut self) {
+        sqlx::query(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
+            .execute(&mut self.admin)
+            .await
+            .unwrap();
+    }
 }
 
 #[test]
@@ -978,15 +1001,13 @@ const FIXTURE_TOKEN: &str = "pit-fixture-0123456789";
 /// `hilo serve --fixtures FILE` starts with the file's data (and again on every start, from
 /// `HILO_FIXTURES`); `hilo admin fixtures dump|load` and `hilo admin reset --all --demo` work on
 /// the database beside it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_loads_fixtures_and_admin_dumps_and_loads_them() {
+async fn fixtures_journey(database: &str) {
     let dir = std::env::temp_dir().join(format!("hilo-cli-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
-    let database = format!("sqlite://{}", dir.join("fixtures.db").display());
     let file = dir.join("fixture.json");
     std::fs::write(&file, FIXTURE).unwrap();
     let file_arg = file.display().to_string();
-    let served = Served::start_with(&database, &["--fixtures", &file_arg], &[]);
+    let served = Served::start_with(database, &["--fixtures", &file_arg], &[]);
     assert!(
         served
             .banner
@@ -1038,7 +1059,7 @@ async fn serve_loads_fixtures_and_admin_dumps_and_loads_them() {
     );
     let out = dir.join("dump.json");
     let out_arg = out.display().to_string();
-    let wrote = admin(&database, &["fixtures", "dump", "--out", &out_arg]).unwrap();
+    let wrote = admin(database, &["fixtures", "dump", "--out", &out_arg]).unwrap();
     assert_eq!(
         (wrote["agencies"].clone(), wrote["locations"].clone()),
         (json!(1), json!(1)),
@@ -1050,7 +1071,7 @@ async fn serve_loads_fixtures_and_admin_dumps_and_loads_them() {
         "fixture-client"
     );
 
-    let refused = admin(&database, &["fixtures", "load", &out_arg]).unwrap_err();
+    let refused = admin(database, &["fixtures", "load", &out_arg]).unwrap_err();
     assert!(
         refused.contains("contact contact-fixture already exists"),
         "{refused}"
@@ -1065,7 +1086,7 @@ async fn serve_loads_fixtures_and_admin_dumps_and_loads_them() {
     )
     .await;
     assert_eq!(status, 201, "{added}");
-    let loaded = admin(&database, &["fixtures", "load", &out_arg, "--replace"]).unwrap();
+    let loaded = admin(database, &["fixtures", "load", &out_arg, "--replace"]).unwrap();
     assert_eq!(loaded["loaded"]["contacts"], 1, "{loaded}");
     let added_path = format!("/contacts/{}", added["contact"]["id"].as_str().unwrap());
     let (status, _) = call(
@@ -1082,13 +1103,13 @@ async fn serve_loads_fixtures_and_admin_dumps_and_loads_them() {
     );
     let bad = dir.join("bad.json");
     std::fs::write(&bad, r#"{"hiloFixtures": 1, "agencies": [{"id": "x", "name": "X", "locations": [{"id": "y", "name": "Y", "contacts": [{"id": "z", "businessId": "nowhere"}]}]}]}"#).unwrap();
-    let refused = admin(&database, &["fixtures", "load", &bad.display().to_string()]).unwrap_err();
+    let refused = admin(database, &["fixtures", "load", &bad.display().to_string()]).unwrap_err();
     assert!(
         refused.contains("businessId nowhere is no business of this location"),
         "{refused}"
     );
 
-    let reset = admin(&database, &["reset", "--all", "--demo"]).unwrap();
+    let reset = admin(database, &["reset", "--all", "--demo"]).unwrap();
     let demo_token = reset["demo"]["token"].as_str().unwrap().to_owned();
     assert_eq!(
         get("/contacts/contact-fixture").await.0,
@@ -1114,7 +1135,7 @@ async fn serve_loads_fixtures_and_admin_dumps_and_loads_them() {
     served.stop();
 
     // HILO_FIXTURES loads the file again at the next start (replacing what it names).
-    let served = Served::start_with(&database, &[], &[("HILO_FIXTURES", &file_arg)]);
+    let served = Served::start_with(database, &[], &[("HILO_FIXTURES", &file_arg)]);
     let (status, contact) = call(
         &served.base,
         FIXTURE_TOKEN,
@@ -1129,4 +1150,20 @@ async fn serve_loads_fixtures_and_admin_dumps_and_loads_them() {
     );
     served.stop();
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_loads_fixtures_and_admin_dumps_and_loads_them_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("hilo-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    fixtures_journey(&format!("sqlite://{}", dir.join("fixtures.db").display())).await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_loads_fixtures_and_admin_dumps_and_loads_them_on_postgres() {
+    if let Some(database) = PostgresDatabase::create("hilo_cli_fixtures").await {
+        fixtures_journey(&database.url).await;
+        database.drop().await;
+    }
 }
