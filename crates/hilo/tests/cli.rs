@@ -1040,7 +1040,7 @@ async fn fixtures_journey(database: &str) {
     );
 
     let dumped = admin(
-        &database,
+        database,
         &["fixtures", "dump", "--location", "loc-fixture"],
     )
     .unwrap();
