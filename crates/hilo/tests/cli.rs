@@ -1039,11 +1039,7 @@ async fn fixtures_journey(database: &str) {
         "Find the bug"
     );
 
-    let dumped = admin(
-        database,
-        &["fixtures", "dump", "--location", "loc-fixture"],
-    )
-    .unwrap();
+    let dumped = admin(database, &["fixtures", "dump", "--location", "loc-fixture"]).unwrap();
     let location = &dumped["agencies"][0]["locations"][0];
     assert_eq!(location["contacts"][0]["id"], "contact-fixture");
     assert!(location["tokens"][0]["tokenSha256"].is_string(), "{dumped}");
