@@ -8,6 +8,7 @@ use axum::extract::Path;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,7 @@ use crate::db::Db;
 use crate::error::{ApiError, ApiResult, NO_AUTHORIZATION};
 use crate::faults::{NewRule, Rule};
 use crate::journal::{self, Entry};
+use crate::reset::ResetTo;
 use crate::state::AppState;
 use crate::time::{format_ms, now_ms};
 use crate::trace::Reply;
@@ -36,6 +38,10 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/hilo/admin/journal", get(journal).delete(clear_journal))
         .route("/hilo/admin/journal/count", get(journal_count))
         .route("/hilo/admin/reset", post(reset))
+        .route(
+            "/hilo/admin/fixtures",
+            get(dump_fixtures).post(load_fixtures),
+        )
         .route("/hilo/admin/clock", get(clock).post(set_clock))
         .route("/hilo/admin/state", get(location_state))
 }
@@ -369,26 +375,98 @@ async fn clear_journal(State(state): State<AppState>, _admin: Admin) -> Reply<Jo
     })
 }
 
+/// What `POST /hilo/admin/reset` asks: one location (`locationId`) or everything (`all`), to
+/// empty (the default) or to the demo seed.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ResetBody {
-    location_id: String,
+    location_id: Option<String>,
+    #[serde(default)]
+    all: bool,
+    #[serde(default)]
+    to: ResetTo,
 }
 
-/// `POST /hilo/admin/reset` `{"locationId": …}`: the location emptied of contacts and
-/// everything else it holds (see `reset.rs`).
+/// `POST /hilo/admin/reset` `{"locationId": …}` or `{"all": true}`, with `"to": "empty"` or
+/// `"demo"`: the location emptied of contacts and everything else it holds, or every agency
+/// removed and the token signing key replaced (see `reset.rs`).
 async fn reset(
     State(state): State<AppState>,
     _admin: Admin,
     body: Result<Json<ResetBody>, JsonRejection>,
-) -> ApiResult<Reply<crate::reset::Reset>> {
+) -> ApiResult<axum::response::Response> {
     let Json(body) = body.map_err(|e| ApiError::unprocessable(e.body_text()))?;
-    crate::reset::reset_location(&state.db, &body.location_id)
+    match (body.location_id, body.all) {
+        (Some(location_id), false) => {
+            crate::reset::reset_location(&state.db, &location_id, body.to)
+                .await?
+                .map(|reset| Reply::ok(reset).into_response())
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("Location not found for id:{location_id}"))
+                })
+        }
+        (None, true) => {
+            let reset = crate::reset::reset_everything(&state.db, body.to).await?;
+            // This process refuses the old tokens at once; others within their poll.
+            state.oauth.signer.reload(&state.db).await?;
+            Ok(Reply::ok(reset).into_response())
+        }
+        _ => Err(ApiError::unprocessable(
+            "give exactly one of locationId and all: true",
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DumpQuery {
+    location_id: Option<String>,
+}
+
+impl Schema for DumpQuery {
+    const FIELDS: &'static [Field] = &[optional("locationId", Kind::String)];
+}
+
+/// `GET /hilo/admin/fixtures[?locationId=…]`: the whole database, or one location, as a
+/// fixtures document (the bare document, without `traceId`, so it loads back as it is).
+async fn dump_fixtures(
+    State(state): State<AppState>,
+    _admin: Admin,
+    QueryParams(q): QueryParams<DumpQuery>,
+) -> ApiResult<Json<crate::fixtures::Fixtures>> {
+    crate::fixtures::dump(&state.db, q.location_id.as_deref())
         .await?
-        .map(Reply::ok)
+        .map(Json)
         .ok_or_else(|| {
-            ApiError::bad_request(format!("Location not found for id:{}", body.location_id))
+            ApiError::bad_request(format!(
+                "Location not found for id:{}",
+                q.location_id.unwrap_or_default()
+            ))
         })
+}
+
+#[derive(Deserialize)]
+struct LoadQuery {
+    replace: Option<String>,
+}
+
+impl Schema for LoadQuery {
+    const FIELDS: &'static [Field] = &[optional("replace", Kind::OneOf(&["true", "false"]))];
+}
+
+/// `POST /hilo/admin/fixtures[?replace=true]` with a fixtures document: all of it written in
+/// one transaction, or nothing (422 naming what is wrong, 409 naming what exists already).
+async fn load_fixtures(
+    State(state): State<AppState>,
+    _admin: Admin,
+    QueryParams(q): QueryParams<LoadQuery>,
+    body: axum::body::Bytes,
+) -> ApiResult<Reply<crate::fixtures::Loaded>> {
+    let doc = crate::fixtures::parse(&body).map_err(ApiError::unprocessable)?;
+    let replace = q.replace.as_deref() == Some("true");
+    Ok(Reply::ok(
+        crate::fixtures::load(&state.db, doc, replace).await?,
+    ))
 }
 
 #[derive(Serialize)]

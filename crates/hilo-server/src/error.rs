@@ -42,6 +42,9 @@ pub enum ApiError {
     /// 429: the caller's burst or daily limit is spent.
     #[error("rate limited")]
     RateLimited(Verdict),
+    /// 409: what would be written exists already (a fixture's ids).
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// 422 with one message per failed constraint.
     #[error("unprocessable: {0:?}")]
     Unprocessable(Vec<String>),
@@ -105,6 +108,7 @@ impl ApiError {
             ApiError::NoRoute(_) => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -137,6 +141,7 @@ impl ApiError {
                 one("request entity too large".into(), Some("Payload Too Large"))
             }
             ApiError::RateLimited(_) => one("Too Many Requests".into(), None),
+            ApiError::Conflict(message) => one(message, Some("Conflict")),
             ApiError::Unprocessable(messages) => ErrorBody {
                 message: ErrorMessage::Many(messages),
                 ..one(String::new(), Some("Unprocessable Entity"))

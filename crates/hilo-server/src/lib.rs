@@ -12,6 +12,7 @@ pub mod db;
 pub mod endpoints;
 pub mod error;
 pub mod faults;
+pub mod fixtures;
 pub mod ids;
 pub mod journal;
 pub mod oauth;

@@ -275,13 +275,13 @@ pub async fn seed_contacts(
     let mut in_transaction = 0;
     while let Some(batch) = batches.recv().await {
         let (rows, tags): (Vec<ContactRow>, Vec<Vec<String>>) = batch?.into_iter().unzip();
-        insert_contacts(&mut tx, db.backend, &rows).await?;
+        insert_contacts(&mut tx, &rows).await?;
         let tagged: Vec<(&str, &[String])> = rows
             .iter()
             .zip(&tags)
             .map(|(row, tags)| (row.id(), tags.as_slice()))
             .collect();
-        insert_tags(&mut tx, db.backend, &location.id, &tagged).await?;
+        insert_tags(&mut tx, &location.id, &tagged).await?;
         written += rows.len() as u64;
         in_transaction += rows.len();
         if in_transaction >= TRANSACTION {

@@ -14,6 +14,8 @@ pub enum Arg {
     /// Text or SQL NULL.
     MaybeText(Option<String>),
     Int(i64),
+    /// An integer or SQL NULL.
+    MaybeInt(Option<i64>),
     Float(f64),
 }
 
@@ -87,6 +89,7 @@ impl SqlBuilder {
                 Arg::Text(s) => q.bind(s.as_str()),
                 Arg::MaybeText(s) => q.bind(s.as_deref()),
                 Arg::Int(n) => q.bind(*n),
+                Arg::MaybeInt(n) => q.bind(*n),
                 Arg::Float(x) => q.bind(*x),
             })
     }
@@ -101,6 +104,7 @@ impl SqlBuilder {
                 Arg::Text(s) => q.bind(s.as_str()),
                 Arg::MaybeText(s) => q.bind(s.as_deref()),
                 Arg::Int(n) => q.bind(*n),
+                Arg::MaybeInt(n) => q.bind(*n),
                 Arg::Float(x) => q.bind(*x),
             })
     }
@@ -115,6 +119,7 @@ impl SqlBuilder {
                 Arg::Text(s) => q.bind(s.as_str()),
                 Arg::MaybeText(s) => q.bind(s.as_deref()),
                 Arg::Int(n) => q.bind(*n),
+                Arg::MaybeInt(n) => q.bind(*n),
                 Arg::Float(x) => q.bind(*x),
             })
     }

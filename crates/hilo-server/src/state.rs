@@ -26,7 +26,7 @@ impl AppState {
     /// A state with HighLevel's default rate limits, counted in this process.
     pub async fn new(db: Db, oauth: OAuthSettings) -> anyhow::Result<AppState> {
         let oauth = OAuth::load(&db, oauth).await?;
-        oauth.revocations.spawn_poller(db.clone());
+        oauth.spawn_poller(db.clone());
         Ok(AppState {
             db,
             oauth,

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::auth::hash_token;
 use crate::db::{Db, Flag};
 use crate::endpoints::Scope;
+use crate::fixtures;
 use crate::ids::{new_id, new_private_integration_token};
 use crate::time::now_ms;
 
@@ -331,24 +332,77 @@ pub async fn seed_demo(db: &Db) -> anyhow::Result<Option<DemoSeed>> {
     if !list_companies(db).await?.is_empty() {
         return Ok(None);
     }
-    let company = create_company(db, "Demo Agency").await?;
-    let location = create_location(db, Some(&company.id), "Demo Location").await?;
-    let user = crate::users::create_agency_user(
-        db,
-        &company.id,
-        "admin@demo.hilo.local",
-        Some("Demo Admin"),
-        None,
-    )
-    .await?;
-    let scopes = Scope::usable_by(crate::endpoints::TokenKind::LocationPrivate);
-    let token = create_token(db, TokenOwner::Location(&location.id), &scopes).await?;
-    Ok(Some(DemoSeed {
+    let mut tx = db.write().begin().await?;
+    let seed = seed_demo_in(&mut tx).await?;
+    tx.commit().await?;
+    Ok(Some(seed))
+}
+
+/// The demo seed, written in `tx` as a fixtures document (a full reset to the demo uses it).
+pub(crate) async fn seed_demo_in(tx: &mut sqlx::AnyConnection) -> anyhow::Result<DemoSeed> {
+    let scopes: Vec<String> = Scope::usable_by(crate::endpoints::TokenKind::LocationPrivate)
+        .iter()
+        .map(|s| s.as_str().to_owned())
+        .collect();
+    let token = IssuedToken {
+        id: new_id(),
+        token: new_private_integration_token(),
+        company_id: new_id(),
+        location_id: Some(new_id()),
+        scopes,
+    };
+    let user = crate::users::User {
+        id: new_id(),
+        company_id: token.company_id.clone(),
+        email: "admin@demo.hilo.local".to_owned(),
+        name: "Demo Admin".to_owned(),
+        location_id: None,
+    };
+    let location = fixtures::Location {
+        id: token.location_id.clone().unwrap_or_default(),
+        name: "Demo Location".to_owned(),
+        tokens: vec![fixtures::Token {
+            id: token.id.clone(),
+            token: Some(token.token.clone()),
+            scopes: fixtures::Separated(token.scopes.clone()),
+            ..fixtures::Token::default()
+        }],
+        ..fixtures::Location::default()
+    };
+    let company = Company {
+        id: token.company_id.clone(),
+        name: "Demo Agency".to_owned(),
+    };
+    let demo = fixtures::Fixtures {
+        hilo_fixtures: fixtures::FORMAT,
+        agencies: vec![fixtures::Agency {
+            id: company.id.clone(),
+            name: company.name.clone(),
+            users: vec![fixtures::User {
+                id: user.id.clone(),
+                email: user.email.clone(),
+                name: user.name.clone(),
+                ..fixtures::User::default()
+            }],
+            locations: vec![location.clone()],
+            ..fixtures::Agency::default()
+        }],
+    };
+    fixtures::load_in(tx, demo, false).await?;
+    Ok(DemoSeed {
+        location: Location {
+            id: location.id,
+            company_id: company.id.clone(),
+            name: location.name,
+            country: location.country,
+            timezone: location.timezone,
+            allow_duplicate_contact: location.allow_duplicate_contact,
+            contact_unique_identifiers: location.contact_unique_identifiers.joined(),
+        },
         company,
-        location,
         user,
         token,
-    }))
+    })
 }
 
 fn non_empty<'a>(s: &'a str, what: &str) -> anyhow::Result<&'a str> {

@@ -151,7 +151,7 @@ pub async fn find_user(db: &Db, id: &str) -> Result<Option<User>, sqlx::Error> {
         .await
 }
 
-fn hash_password(password: &str) -> anyhow::Result<String> {
+pub(crate) fn hash_password(password: &str) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)

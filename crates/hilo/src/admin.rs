@@ -8,8 +8,9 @@ use hilo_server::api::{campaigns, workflows};
 use hilo_server::oauth::apps::{self, Distribution, NewApp};
 use hilo_server::oauth::grants::{self, AuthorizeRequest, InstallTarget};
 use hilo_server::oauth::{OAuth, OAuthSettings};
+use hilo_server::reset::{self, ResetTo};
 use hilo_server::tenancy::{self, ContactIdentifier, TokenOwner};
-use hilo_server::{control, users, Db};
+use hilo_server::{control, fixtures, users, Db};
 use serde_json::json;
 
 #[derive(Args)]
@@ -67,14 +68,45 @@ enum AdminCommand {
     AdminKey(AdminKeyCommand),
     /// Empty a location: its contacts (with their tasks, notes, tags, followers, enrolments),
     /// businesses, custom fields, campaigns and workflows go; the location, its users, tokens
-    /// and app installs stay.
+    /// and app installs stay. Or, with --all, remove everything (every agency, location, user,
+    /// app, install and token) and replace the token signing key.
     Reset {
+        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        location: Option<String>,
         #[arg(long)]
-        location: String,
+        all: bool,
+        /// Back to the demo seed (with --all: a new demo agency, location, user and token;
+        /// for a location: empty, with a new location's contact settings).
+        #[arg(long)]
+        demo: bool,
     },
+    /// Fixtures: a JSON document of agencies, locations, users, apps, tokens and location data,
+    /// with their ids (docs/sandbox.md).
+    #[command(subcommand)]
+    Fixtures(FixturesCommand),
     /// Generated data for demos and benchmarks.
     #[command(subcommand)]
     Seed(SeedCommand),
+}
+
+#[derive(Subcommand)]
+enum FixturesCommand {
+    /// Write the whole database, or one location, as a fixtures document (to stdout unless
+    /// --out is given). Credentials appear only as the digests hilo stores.
+    Dump {
+        #[arg(long)]
+        location: Option<String>,
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Load a fixtures document, all of it or nothing. Rows that exist already are a conflict
+    /// unless --replace: then the document's agencies, users, apps, tokens and locations are
+    /// updated in place and its locations' data replaced.
+    Load {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -586,20 +618,62 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<(serde_json::
             }
             (json!({ "uninstalled": true }), "uninstalled".to_owned())
         }
-        AdminCommand::Reset { location } => {
-            let reset = hilo_server::reset::reset_location(db, &location)
+        AdminCommand::Reset {
+            location,
+            all,
+            demo,
+        } => {
+            let to = if demo { ResetTo::Demo } else { ResetTo::Empty };
+            match location {
+                Some(location) => {
+                    let reset = reset::reset_location(db, &location, to)
+                        .await?
+                        .with_context(|| format!("no location with id {location}"))?;
+                    let text =
+                        format!("location {location} emptied: {}", rows_text(&reset.removed));
+                    (json!(reset), text)
+                }
+                None if all => {
+                    let reset = reset::reset_everything(db, to).await?;
+                    let mut text = format!("everything removed: {}", rows_text(&reset.removed));
+                    if let Some(demo) = &reset.demo {
+                        text.push_str(&format!(
+                            "\ndemo location {}\ntoken: {}\n(printed once; hilo keeps only its hash)",
+                            demo.location_id, demo.token
+                        ));
+                    }
+                    (json!(reset), text)
+                }
+                None => anyhow::bail!("give --location ID or --all"),
+            }
+        }
+        AdminCommand::Fixtures(FixturesCommand::Dump { location, out }) => {
+            let doc = fixtures::dump(db, location.as_deref())
                 .await?
-                .with_context(|| format!("no location with id {location}"))?;
-            let text = format!(
-                "location {location} emptied: {}",
-                reset
-                    .removed
-                    .iter()
-                    .map(|(table, n)| format!("{n} {table}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            (json!(reset), text)
+                .with_context(|| format!("no location with id {}", location.unwrap_or_default()))?;
+            let text = serde_json::to_string_pretty(&doc)?;
+            match out {
+                None => (json!(doc), text),
+                Some(path) => {
+                    std::fs::write(&path, text + "\n")
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    let locations: usize = doc.agencies.iter().map(|a| a.locations.len()).sum();
+                    let summary = format!(
+                        "wrote {} agencies and {locations} locations to {}",
+                        doc.agencies.len(),
+                        path.display()
+                    );
+                    (
+                        json!({ "out": path, "agencies": doc.agencies.len(), "locations": locations }),
+                        summary,
+                    )
+                }
+            }
+        }
+        AdminCommand::Fixtures(FixturesCommand::Load { file, replace }) => {
+            let loaded = load_fixtures_file(db, &file, replace).await?;
+            let text = format!("loaded {}: {}", file.display(), rows_text(&loaded.loaded));
+            (json!(loaded), text)
         }
         AdminCommand::Seed(SeedCommand::Contacts {
             location,
@@ -638,6 +712,25 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<(serde_json::
             unreachable!("answered by the server, not the database")
         }
     })
+}
+
+/// `12 contacts, 3 tasks, …`: rows per table.
+fn rows_text(rows: &std::collections::BTreeMap<String, u64>) -> String {
+    rows.iter()
+        .map(|(table, n)| format!("{n} {table}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Reads, checks and loads a fixtures file (`hilo admin fixtures load`, `hilo serve --fixtures`).
+pub async fn load_fixtures_file(
+    db: &Db,
+    file: &std::path::Path,
+    replace: bool,
+) -> anyhow::Result<fixtures::Loaded> {
+    let json = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let doc = fixtures::parse(&json).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    Ok(fixtures::load(db, doc, replace).await?)
 }
 
 async fn find_app(db: &Db, client_id: &str) -> anyhow::Result<apps::App> {

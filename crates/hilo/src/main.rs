@@ -75,6 +75,10 @@ struct ServeArgs {
     /// How many of the last requests the journal keeps (`/hilo/admin/journal`); 0 turns it off.
     #[arg(long, env = "HILO_JOURNAL_SIZE", default_value_t = hilo_server::journal::DEFAULT_CAPACITY)]
     journal_size: usize,
+    /// A fixtures document (docs/sandbox.md) loaded at start instead of the demo seed, with
+    /// replace: its agencies and locations are exactly the file's on every start.
+    #[arg(long, env = "HILO_FIXTURES")]
+    fixtures: Option<std::path::PathBuf>,
     /// `off` lets every request through without rate-limit headers (load tests, sandboxes).
     #[arg(long, env = "HILO_RATE_LIMITS", value_enum, default_value_t = Switch::On)]
     rate_limits: Switch,
@@ -115,7 +119,15 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let db = Db::connect(&args.database).await?;
-    let seed = tenancy::seed_demo(&db).await?;
+    let seed = match &args.fixtures {
+        Some(file) => {
+            let loaded = admin::load_fixtures_file(&db, file, true).await?;
+            let contacts = loaded.loaded.get("contacts").copied().unwrap_or_default();
+            tracing::info!(file = %file.display(), contacts, "fixtures loaded");
+            None
+        }
+        None => tenancy::seed_demo(&db).await?,
+    };
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;

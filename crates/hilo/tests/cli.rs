@@ -92,6 +92,16 @@ impl Served {
     }
 }
 
+/// A test that fails midway must not leave its server running.
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.child.kill().ok();
+            self.child.wait().ok();
+        }
+    }
+}
+
 fn admin(database: &str, args: &[&str]) -> Result<Value, String> {
     let output = Command::new(HILO)
         .arg("admin")
@@ -338,26 +348,49 @@ async fn new_user_journey_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_user_journey_on_postgres() {
-    let Ok(admin_url) = std::env::var("HILO_TEST_POSTGRES_URL") else {
-        eprintln!("HILO_TEST_POSTGRES_URL is not set: PostgreSQL variant not run");
-        return;
-    };
-    let name = format!("hilo_cli_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .expect("HILO_TEST_POSTGRES_URL is set but unreachable");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let base = admin_url
-        .rsplit_once('/')
-        .map_or(admin_url.as_str(), |(b, _)| b);
-    new_user_journey(&format!("{base}/{name}")).await;
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    if let Some(database) = PostgresDatabase::create("hilo_cli").await {
+        new_user_journey(&database.url).await;
+        database.drop().await;
+    }
+}
+
+/// A fresh database on the server `HILO_TEST_POSTGRES_URL` names; `None` when it is not set.
+struct PostgresDatabase {
+    url: String,
+    name: String,
+    admin: sqlx::PgConnection,
+}
+
+impl PostgresDatabase {
+    async fn create(prefix: &str) -> Option<PostgresDatabase> {
+        let Ok(admin_url) = std::env::var("HILO_TEST_POSTGRES_URL") else {
+            eprintln!("HILO_TEST_POSTGRES_URL is not set: PostgreSQL variant not run");
+            return None;
+        };
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .expect("HILO_TEST_POSTGRES_URL is set but unreachable");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(b, _)| b);
+        Some(PostgresDatabase {
+            url: format!("{base}/{name}"),
+            name,
+            admin,
+        })
+    }
+
+    async fn drop(mut self) {
+        sqlx::query(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
+            .execute(&mut self.admin)
+            .await
+            .unwrap();
+    }
 }
 
 #[test]
@@ -942,4 +975,191 @@ async fn admin_faults_make_requests_fail_on_purpose() {
 fn add_other_rule(base: &str, key: &str) {
     let rule = r#"{"match": {"path": "/businesses/**"}, "effect": {"type": "drop"}}"#;
     faults(base, key, &["add", "--rule", rule]);
+}
+
+/// A hand-written fixture: credentials in clear (hashed on load), a contact with what hangs
+/// under it.
+const FIXTURE: &str = r#"{"hiloFixtures": 1, "agencies": [{"id": "agency-fixture", "name": "Fixture Agency",
+  "users": [{"id": "user-fixture", "email": "Owner@Fixture.example", "password": "a long password"}],
+  "apps": [{"id": "app-fixture", "name": "Fixture App", "clientId": "fixture-client",
+            "clientSecret": "fixture-secret", "redirectUris": ["https://app.example/cb"],
+            "scopes": ["contacts.readonly"]}],
+  "locations": [{"id": "loc-fixture", "name": "Fixture Location",
+    "tokens": [{"id": "token-fixture", "token": "pit-fixture-0123456789",
+                "scopes": ["contacts.readonly", "contacts.write"]}],
+    "customFields": [{"id": "field-fixture", "name": "Size", "fieldKey": "contact.size",
+                      "dataType": "SINGLE_OPTIONS", "picklistOptions": ["S", "M"]}],
+    "contacts": [{"id": "contact-fixture", "firstName": "Grace", "lastName": "Hopper",
+                  "email": "grace@example.com", "phone": "202-555-0100", "tags": ["Navy"],
+                  "customFields": [{"id": "field-fixture", "value": "M"}],
+                  "followers": ["user-fixture"],
+                  "tasks": [{"id": "task-fixture", "title": "Find the bug",
+                             "dueDate": "2030-01-01T00:00:00.000Z"}]}]}]}]}"#;
+
+const FIXTURE_TOKEN: &str = "pit-fixture-0123456789";
+
+/// `hilo serve --fixtures FILE` starts with the file's data (and again on every start, from
+/// `HILO_FIXTURES`); `hilo admin fixtures dump|load` and `hilo admin reset --all --demo` work on
+/// the database beside it.
+async fn fixtures_journey(database: &str) {
+    let dir = std::env::temp_dir().join(format!("hilo-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("fixture.json");
+    std::fs::write(&file, FIXTURE).unwrap();
+    let file_arg = file.display().to_string();
+    let served = Served::start_with(database, &["--fixtures", &file_arg], &[]);
+    assert!(
+        served
+            .banner
+            .iter()
+            .any(|l| l.trim() == "location id: loc-fixture (Fixture Location)"),
+        "{:?}",
+        served.banner
+    );
+    let get = |path: &'static str| {
+        call(
+            &served.base,
+            FIXTURE_TOKEN,
+            reqwest::Method::GET,
+            path,
+            None,
+        )
+    };
+    let (status, contact) = get("/contacts/contact-fixture").await;
+    assert_eq!(status, 200, "{contact}");
+    assert_eq!(contact["contact"]["phone"], "+12025550100");
+    assert_eq!(contact["contact"]["tags"], json!(["navy"]));
+    assert_eq!(contact["contact"]["followers"], json!(["user-fixture"]));
+    assert_eq!(
+        contact["contact"]["customFields"],
+        json!([{"id": "field-fixture", "value": "M"}])
+    );
+    assert_eq!(
+        get("/contacts/contact-fixture/tasks").await.1["tasks"][0]["title"],
+        "Find the bug"
+    );
+
+    let dumped = admin(database, &["fixtures", "dump", "--location", "loc-fixture"]).unwrap();
+    let location = &dumped["agencies"][0]["locations"][0];
+    assert_eq!(location["contacts"][0]["id"], "contact-fixture");
+    assert!(location["tokens"][0]["tokenSha256"].is_string(), "{dumped}");
+    assert_eq!(
+        dumped["agencies"][0]["users"][0]["email"],
+        "owner@fixture.example"
+    );
+    let text = dumped.to_string();
+    assert!(
+        !text.contains(FIXTURE_TOKEN)
+            && !text.contains("a long password")
+            && !text.contains("fixture-secret")
+    );
+    let out = dir.join("dump.json");
+    let out_arg = out.display().to_string();
+    let wrote = admin(database, &["fixtures", "dump", "--out", &out_arg]).unwrap();
+    assert_eq!(
+        (wrote["agencies"].clone(), wrote["locations"].clone()),
+        (json!(1), json!(1)),
+        "{wrote}"
+    );
+    let whole: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(
+        whole["agencies"][0]["apps"][0]["clientId"],
+        "fixture-client"
+    );
+
+    let refused = admin(database, &["fixtures", "load", &out_arg]).unwrap_err();
+    assert!(
+        refused.contains("contact contact-fixture already exists"),
+        "{refused}"
+    );
+    let body = json!({"locationId": "loc-fixture", "firstName": "Added"});
+    let (status, added) = call(
+        &served.base,
+        FIXTURE_TOKEN,
+        reqwest::Method::POST,
+        "/contacts/",
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 201, "{added}");
+    let loaded = admin(database, &["fixtures", "load", &out_arg, "--replace"]).unwrap();
+    assert_eq!(loaded["loaded"]["contacts"], 1, "{loaded}");
+    let added_path = format!("/contacts/{}", added["contact"]["id"].as_str().unwrap());
+    let (status, _) = call(
+        &served.base,
+        FIXTURE_TOKEN,
+        reqwest::Method::GET,
+        &added_path,
+        None,
+    )
+    .await;
+    assert_eq!(
+        status, 400,
+        "the replaced location holds only the file's contacts"
+    );
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, r#"{"hiloFixtures": 1, "agencies": [{"id": "x", "name": "X", "locations": [{"id": "y", "name": "Y", "contacts": [{"id": "z", "businessId": "nowhere"}]}]}]}"#).unwrap();
+    let refused = admin(database, &["fixtures", "load", &bad.display().to_string()]).unwrap_err();
+    assert!(
+        refused.contains("businessId nowhere is no business of this location"),
+        "{refused}"
+    );
+
+    let reset = admin(database, &["reset", "--all", "--demo"]).unwrap();
+    let demo_token = reset["demo"]["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        get("/contacts/contact-fixture").await.0,
+        401,
+        "the fixture's token went with the reset"
+    );
+    let demo_list = format!(
+        "/contacts/?locationId={}",
+        reset["demo"]["locationId"].as_str().unwrap()
+    );
+    assert_eq!(
+        call(
+            &served.base,
+            &demo_token,
+            reqwest::Method::GET,
+            &demo_list,
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    served.stop();
+
+    // HILO_FIXTURES loads the file again at the next start (replacing what it names).
+    let served = Served::start_with(database, &[], &[("HILO_FIXTURES", &file_arg)]);
+    let (status, contact) = call(
+        &served.base,
+        FIXTURE_TOKEN,
+        reqwest::Method::GET,
+        "/contacts/contact-fixture",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, contact["contact"]["firstName"].clone()),
+        (200, json!("Grace"))
+    );
+    served.stop();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_loads_fixtures_and_admin_dumps_and_loads_them_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("hilo-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    fixtures_journey(&format!("sqlite://{}", dir.join("fixtures.db").display())).await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_loads_fixtures_and_admin_dumps_and_loads_them_on_postgres() {
+    if let Some(database) = PostgresDatabase::create("hilo_cli_fixtures").await {
+        fixtures_journey(&database.url).await;
+        database.drop().await;
+    }
 }

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use sqlx::{AnyConnection, AnyPool};
 
 use super::contacts::touch;
+use crate::db::Backend;
 use crate::sql::{bind_list, SqlBuilder};
 
 /// Where one kind of list is stored: a table keyed by `(contact_id, column)`.
@@ -61,9 +62,8 @@ impl ContactList {
         location_id: &str,
         contact_ids: &[String],
     ) -> Result<HashMap<String, Vec<String>>, sqlx::Error> {
-        let mut lists: HashMap<String, Vec<String>> = HashMap::new();
         if contact_ids.is_empty() {
-            return Ok(lists);
+            return Ok(HashMap::new());
         }
         let mut sql = SqlBuilder::new(&format!(
             "SELECT contact_id, {} FROM {} WHERE location_id = ",
@@ -73,10 +73,68 @@ impl ContactList {
         bind_list(&mut sql, contact_ids);
         sql.push(") ORDER BY contact_id, position");
         let rows: Vec<(String, String)> = sql.query_as().fetch_all(pool).await?;
-        for (contact_id, item) in rows {
-            lists.entry(contact_id).or_default().push(item);
+        Ok(group(rows))
+    }
+
+    /// Every contact's items in a location, keyed by contact id (a fixtures dump).
+    pub(crate) async fn load_location<'e, E>(
+        self,
+        executor: E,
+        location_id: &str,
+    ) -> Result<HashMap<String, Vec<String>>, sqlx::Error>
+    where
+        E: sqlx::Executor<'e, Database = sqlx::Any>,
+    {
+        let rows: Vec<(String, String)> = sqlx::query_as(&format!(
+            "SELECT contact_id, {} FROM {} WHERE location_id = $1 ORDER BY contact_id, position",
+            self.column, self.table
+        ))
+        .bind(location_id)
+        .fetch_all(executor)
+        .await?;
+        Ok(group(rows))
+    }
+
+    /// Adds the items of many new contacts (which have none yet), a few thousand rows a
+    /// statement.
+    pub(crate) async fn insert_new(
+        self,
+        tx: &mut AnyConnection,
+        location_id: &str,
+        contacts: &[(&str, &[String])],
+    ) -> Result<(), sqlx::Error> {
+        // Four parameters a row keeps a statement well within both engines' limits.
+        const ROWS: usize = 2_000;
+        let rows: Vec<(&str, i64, &String)> = contacts
+            .iter()
+            .flat_map(|(contact_id, items)| {
+                (0_i64..)
+                    .zip(items.iter())
+                    .map(|(p, t)| (*contact_id, p, t))
+            })
+            .collect();
+        for chunk in rows.chunks(ROWS) {
+            let mut sql = SqlBuilder::for_backend(
+                Backend::of(tx),
+                &format!(
+                    "INSERT INTO {} (location_id, contact_id, {}, position) VALUES ",
+                    self.table, self.column
+                ),
+            );
+            for (i, (contact_id, position, item)) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "(" } else { ", (" })
+                    .bind_text(location_id)
+                    .push(", ")
+                    .bind_text(*contact_id)
+                    .push(", ")
+                    .bind_text(item.as_str())
+                    .push(", ")
+                    .bind_int(*position)
+                    .push(")");
+            }
+            sql.query().execute(&mut *tx).await?;
         }
-        Ok(lists)
+        Ok(())
     }
 
     /// Adds the `items` the contact does not have yet, at the end; marks the contact changed
@@ -151,4 +209,13 @@ impl ContactList {
         let all = self.load(&mut *tx, location_id, contact_id).await?;
         Ok(Changed { all, changed })
     }
+}
+
+/// `(contact id, item)` rows, in order, as each contact's list.
+fn group(rows: Vec<(String, String)>) -> HashMap<String, Vec<String>> {
+    let mut lists: HashMap<String, Vec<String>> = HashMap::new();
+    for (contact_id, item) in rows {
+        lists.entry(contact_id).or_default().push(item);
+    }
+    lists
 }

@@ -24,6 +24,7 @@ use crate::contact_search::SqlScope;
 use crate::db::{Backend, Flag};
 use crate::endpoints::Operation;
 use crate::error::{ApiError, ApiResult};
+use crate::fixtures;
 use crate::ids::{is_id, new_id};
 use crate::sql::{bind_list, like_contains, SqlBuilder};
 use crate::state::AppState;
@@ -207,6 +208,39 @@ pub(crate) const COLUMNS: &str = "id, location_id, first_name, last_name, name, 
     country, postal_code, website, gender, date_of_birth, business_id, custom_fields, created_by, \
     date_added, date_updated";
 
+/// `$target { … }` with the fields the single-contact shape and the fixture shape both take
+/// from the row as stored, and the `$rest` each adds.
+macro_rules! stored_fields {
+    ($row:expr, $($target:ident)::+ { $($rest:tt)* }) => {
+        $($target)::+ {
+            id: $row.id.clone(),
+            first_name: $row.first_name.clone(),
+            last_name: $row.last_name.clone(),
+            email: $row.email.clone(),
+            phone: $row.phone.clone(),
+            company_name: $row.company_name.clone(),
+            timezone: $row.timezone.clone(),
+            dnd: $row.dnd.0,
+            dnd_settings: $row.dnd_settings(),
+            inbound_dnd_settings: $row.inbound_dnd_settings(),
+            contact_type: $row.contact_type.clone(),
+            source: $row.source.clone(),
+            assigned_to: $row.assigned_to.clone(),
+            address1: $row.address1.clone(),
+            city: $row.city.clone(),
+            state: $row.state.clone(),
+            country: $row.country.clone(),
+            postal_code: $row.postal_code.clone(),
+            website: $row.website.clone(),
+            gender: $row.gender.clone(),
+            business_id: $row.business_id.clone(),
+            custom_fields: $row.custom_fields(),
+            created_by: $row.created_by(),
+            $($rest)*
+        }
+    };
+}
+
 /// A contact as stored. JSON-valued columns hold serialised `hilo-types` values.
 #[derive(Debug, Clone, Default, sqlx::FromRow)]
 pub(crate) struct ContactRow {
@@ -289,6 +323,71 @@ impl ContactRow {
         }
     }
 
+    /// The columns derived from others: the full name and the lower-cased names and email.
+    fn derive_columns(&mut self) {
+        let full = [self.first_name.as_deref(), self.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        self.name = (!full.is_empty()).then_some(full);
+        self.first_name_lower = self.first_name.as_ref().map(|s| s.to_lowercase());
+        self.last_name_lower = self.last_name.as_ref().map(|s| s.to_lowercase());
+        self.full_name_lower = self.name.as_ref().map(|s| s.to_lowercase());
+        self.email_lower = self.email.as_ref().map(|e| e.to_lowercase());
+    }
+
+    /// The row of a fixture contact (already checked) in `location_id`; what hangs under the
+    /// contact is stored apart.
+    pub(crate) fn from_fixture(location_id: &str, contact: &fixtures::Contact) -> ContactRow {
+        let mut row = ContactRow {
+            id: contact.id.clone(),
+            location_id: location_id.to_owned(),
+            first_name: contact.first_name.clone(),
+            last_name: contact.last_name.clone(),
+            email: contact.email.as_ref().map(|e| e.trim().to_owned()),
+            phone: contact.phone.clone(),
+            company_name: contact.company_name.clone(),
+            timezone: contact.timezone.clone(),
+            dnd: Flag(contact.dnd),
+            dnd_settings: contact.dnd_settings.as_ref().map(to_json),
+            inbound_dnd_settings: contact.inbound_dnd_settings.as_ref().map(to_json),
+            contact_type: contact.contact_type.clone(),
+            source: contact.source.clone(),
+            assigned_to: contact.assigned_to.clone(),
+            address1: contact.address1.clone(),
+            city: contact.city.clone(),
+            state: contact.state.clone(),
+            country: contact.country.clone(),
+            postal_code: contact.postal_code.clone(),
+            website: contact.website.clone(),
+            gender: contact.gender.clone(),
+            date_of_birth: contact.date_of_birth.clone(),
+            business_id: contact.business_id.clone(),
+            custom_fields: to_json(&contact.custom_fields),
+            created_by: contact.created_by.as_ref().map(to_json),
+            date_added: contact.date_added.0,
+            date_updated: contact.date_updated.0,
+            ..ContactRow::default()
+        };
+        row.derive_columns();
+        row
+    }
+
+    /// The fixture form of the row, without what hangs under the contact.
+    pub(crate) fn to_fixture(&self) -> fixtures::Contact {
+        stored_fields!(
+            self,
+            fixtures::Contact {
+                date_of_birth: self.date_of_birth.clone(),
+                date_added: fixtures::Time(self.date_added),
+                date_updated: fixtures::Time(self.date_updated),
+                ..fixtures::Contact::default()
+            }
+        )
+    }
+
     /// The row's values in the order of [`COLUMNS`], as one parenthesised `VALUES` tuple.
     fn push_values(&self, sql: &mut SqlBuilder) {
         let text = |v: &Option<String>| v.clone();
@@ -341,9 +440,15 @@ impl ContactRow {
     }
 
     fn dnd_settings(&self) -> Option<DndSettings> {
-        self.dnd_settings
-            .as_deref()
-            .and_then(|s| serde_json::from_str(s).ok())
+        parse_column(&self.dnd_settings)
+    }
+
+    fn inbound_dnd_settings(&self) -> Option<InboundDndSettings> {
+        parse_column(&self.inbound_dnd_settings)
+    }
+
+    fn created_by(&self) -> Option<CreatedBy> {
+        parse_column(&self.created_by)
     }
 
     fn date_of_birth_iso(&self) -> Option<String> {
@@ -354,48 +459,22 @@ impl ContactRow {
 
     /// The single-contact shape: absent values omitted.
     pub(crate) fn to_contact(&self, tags: Vec<String>) -> Contact {
-        Contact {
-            id: self.id.clone(),
-            location_id: self.location_id.clone(),
-            name: self.name.clone(),
-            first_name: self.first_name.clone(),
-            last_name: self.last_name.clone(),
-            first_name_lower_case: self.first_name_lower.clone(),
-            last_name_lower_case: self.last_name_lower.clone(),
-            full_name_lower_case: self.full_name_lower.clone(),
-            email: self.email.clone(),
-            email_lower_case: self.email_lower.clone(),
-            phone: self.phone.clone(),
-            company_name: self.company_name.clone(),
-            timezone: self.timezone.clone(),
-            dnd: self.dnd.0,
-            dnd_settings: self.dnd_settings(),
-            inbound_dnd_settings: self
-                .inbound_dnd_settings
-                .as_deref()
-                .and_then(|s| serde_json::from_str(s).ok()),
-            contact_type: self.contact_type.clone(),
-            source: self.source.clone(),
-            assigned_to: self.assigned_to.clone(),
-            address1: self.address1.clone(),
-            city: self.city.clone(),
-            state: self.state.clone(),
-            country: self.country.clone(),
-            postal_code: self.postal_code.clone(),
-            website: self.website.clone(),
-            gender: self.gender.clone(),
-            tags,
-            date_of_birth: self.date_of_birth_iso(),
-            date_added: format_ms(self.date_added),
-            date_updated: format_ms(self.date_updated),
-            custom_fields: self.custom_fields(),
-            business_id: self.business_id.clone(),
-            created_by: self
-                .created_by
-                .as_deref()
-                .and_then(|s| serde_json::from_str(s).ok()),
-            ..Contact::default()
-        }
+        stored_fields!(
+            self,
+            Contact {
+                location_id: self.location_id.clone(),
+                name: self.name.clone(),
+                first_name_lower_case: self.first_name_lower.clone(),
+                last_name_lower_case: self.last_name_lower.clone(),
+                full_name_lower_case: self.full_name_lower.clone(),
+                email_lower_case: self.email_lower.clone(),
+                tags,
+                date_of_birth: self.date_of_birth_iso(),
+                date_added: format_ms(self.date_added),
+                date_updated: format_ms(self.date_updated),
+                ..Contact::default()
+            }
+        )
     }
 
     /// The create response adds `deleted`, `birthMonth` and `birthDay` (spec:
@@ -625,22 +704,11 @@ pub(crate) fn apply_change(
         row.first_name = change.first_name.apply(row.first_name.take());
         row.last_name = change.last_name.apply(row.last_name.take());
     }
-    let full = [row.first_name.as_deref(), row.last_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    row.name = (!full.is_empty()).then_some(full);
-    row.first_name_lower = row.first_name.as_ref().map(|s| s.to_lowercase());
-    row.last_name_lower = row.last_name.as_ref().map(|s| s.to_lowercase());
-    row.full_name_lower = row.name.as_ref().map(|s| s.to_lowercase());
-
     row.email = change
         .email
         .map(|e| e.trim().to_owned())
         .apply(row.email.take());
-    row.email_lower = row.email.as_ref().map(|e| e.to_lowercase());
+    row.derive_columns();
 
     row.country = change.country.apply(row.country.take());
     match change.phone {
@@ -702,6 +770,11 @@ pub(crate) fn apply_change(
     Ok(change.tags.map(|tags| normalize_tags(&tags)))
 }
 
+/// A JSON column's value; `None` when empty (or unreadable).
+fn parse_column<T: serde::de::DeserializeOwned>(column: &Option<String>) -> Option<T> {
+    column.as_deref().and_then(|s| serde_json::from_str(s).ok())
+}
+
 fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }
@@ -737,14 +810,13 @@ pub(crate) fn warm_phone_metadata() {
 /// limits: 32 per row).
 pub(crate) async fn insert_contacts(
     tx: &mut sqlx::AnyConnection,
-    backend: Backend,
     rows: &[ContactRow],
 ) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
     let mut sql = SqlBuilder::for_backend(
-        backend,
+        Backend::of(tx),
         &format!("INSERT INTO contacts ({COLUMNS}) VALUES "),
     );
     for (i, row) in rows.iter().enumerate() {
@@ -806,7 +878,7 @@ pub(crate) async fn insert_new(
     tags: &[String],
 ) -> ApiResult<()> {
     let mut tx = state.db.write().begin().await?;
-    insert_contacts(&mut tx, state.db.backend, std::slice::from_ref(row)).await?;
+    insert_contacts(&mut tx, std::slice::from_ref(row)).await?;
     replace_tags(&mut tx, &row.location_id, &row.id, tags).await?;
     tx.commit().await?;
     Ok(())

@@ -13,10 +13,8 @@ use super::contact_lists::TAGS;
 use super::contacts::require_contact;
 use super::route;
 use crate::auth::Auth;
-use crate::db::Backend;
 use crate::endpoints::Operation;
 use crate::error::ApiResult;
-use crate::sql::SqlBuilder;
 use crate::state::AppState;
 use crate::trace::Reply;
 use crate::validate::{required, Body, Field, Kind, NoParams, QueryParams, Schema};
@@ -87,38 +85,13 @@ pub(crate) async fn replace_tags(
     Ok(())
 }
 
-/// Adds the tags of many new contacts (which have none yet), a few thousand rows a statement.
+/// Adds the tags of many new contacts (which have none yet).
 pub(crate) async fn insert_tags(
     tx: &mut AnyConnection,
-    backend: Backend,
     location_id: &str,
     contacts: &[(&str, &[String])],
 ) -> Result<(), sqlx::Error> {
-    // Four parameters a row keeps a statement well within both engines' limits.
-    const ROWS: usize = 2_000;
-    let rows: Vec<(&str, i64, &String)> = contacts
-        .iter()
-        .flat_map(|(contact_id, tags)| (0_i64..).zip(tags.iter()).map(|(p, t)| (*contact_id, p, t)))
-        .collect();
-    for chunk in rows.chunks(ROWS) {
-        let mut sql = SqlBuilder::for_backend(
-            backend,
-            "INSERT INTO contact_tags (location_id, contact_id, tag, position) VALUES ",
-        );
-        for (i, (contact_id, position, tag)) in chunk.iter().enumerate() {
-            sql.push(if i == 0 { "(" } else { ", (" })
-                .bind_text(location_id)
-                .push(", ")
-                .bind_text(*contact_id)
-                .push(", ")
-                .bind_text(tag.as_str())
-                .push(", ")
-                .bind_int(*position)
-                .push(")");
-        }
-        sql.query().execute(&mut *tx).await?;
-    }
-    Ok(())
+    TAGS.insert_new(tx, location_id, contacts).await
 }
 
 async fn add_tags(

@@ -125,7 +125,7 @@ pub fn parse_scope_list(scopes: &str) -> anyhow::Result<Vec<String>> {
     Ok(parsed)
 }
 
-fn check_redirect_uri(uri: &str) -> anyhow::Result<()> {
+pub(crate) fn check_redirect_uri(uri: &str) -> anyhow::Result<()> {
     let ok = (uri.starts_with("https://") || uri.starts_with("http://"))
         && !uri.contains(char::is_whitespace)
         && !uri.contains('#');

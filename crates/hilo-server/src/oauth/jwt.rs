@@ -1,6 +1,8 @@
 //! Access tokens: JWTs carrying the claims HighLevel's tokens carry (clients decode them to learn
 //! the location, company and scopes), signed with a key hilo creates on first start and keeps.
 
+use std::sync::{Arc, RwLock};
+
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -48,12 +50,31 @@ impl AccessClaims {
     }
 }
 
-/// The signing key, loaded once per process.
+/// The signing key, shared by every clone. A full reset rotates the stored key; each process
+/// swaps to it when it reloads (at once in the process that reset, within a poll elsewhere), so
+/// tokens signed before the reset stop verifying although their grants are gone.
 #[derive(Clone)]
 pub struct TokenSigner {
+    key: Arc<RwLock<SigningKey>>,
+    validation: Arc<Validation>,
+}
+
+struct SigningKey {
+    /// The stored secret, hex: what a reload compares.
+    hex: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
-    validation: Validation,
+}
+
+impl SigningKey {
+    fn from_hex(hex_secret: String) -> anyhow::Result<SigningKey> {
+        let secret = hex::decode(&hex_secret)?;
+        Ok(SigningKey {
+            hex: hex_secret,
+            encoding: EncodingKey::from_secret(&secret),
+            decoding: DecodingKey::from_secret(&secret),
+        })
+    }
 }
 
 impl std::fmt::Debug for TokenSigner {
@@ -62,52 +83,96 @@ impl std::fmt::Debug for TokenSigner {
     }
 }
 
+fn fresh_secret() -> String {
+    let mut fresh = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut fresh);
+    hex::encode(fresh)
+}
+
+async fn stored_secret(pool: &sqlx::AnyPool) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("SELECT secret FROM server_keys WHERE name = $1")
+        .bind(KEY_NAME)
+        .fetch_one(pool)
+        .await
+}
+
+/// Replaces the stored signing key in `tx` (a full reset): every access token signed with the
+/// old one stops verifying once a process reloads.
+pub(crate) async fn rotate_key(tx: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO server_keys (name, secret, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (name) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at",
+    )
+    .bind(KEY_NAME)
+    .bind(fresh_secret())
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await
+    .map(drop)
+}
+
 impl TokenSigner {
     /// The key stored in the database, created on first use. Several processes starting at
     /// once agree on one key: the insert does nothing when another won the race.
     pub async fn load_or_create(db: &Db) -> anyhow::Result<TokenSigner> {
-        let mut fresh = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut fresh);
         sqlx::query(
             "INSERT INTO server_keys (name, secret, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO NOTHING",
         )
         .bind(KEY_NAME)
-        .bind(hex::encode(fresh))
+        .bind(fresh_secret())
         .bind(now_ms())
         .execute(db.write())
         .await?;
-        let (secret,): (String,) = sqlx::query_as("SELECT secret FROM server_keys WHERE name = $1")
-            .bind(KEY_NAME)
-            .fetch_one(db.write())
-            .await?;
-        Ok(TokenSigner::from_secret(&hex::decode(secret)?))
+        // Read where it was written: on SQLite, the writer sees its insert at once.
+        TokenSigner::from_hex(stored_secret(db.write()).await?)
     }
 
-    pub fn from_secret(secret: &[u8]) -> TokenSigner {
+    fn from_hex(hex_secret: String) -> anyhow::Result<TokenSigner> {
         let mut validation = Validation::new(Algorithm::HS256);
         // Expiry is checked against hilo's clock by the caller, not the system clock here.
         validation.validate_exp = false;
         validation.required_spec_claims.clear();
-        TokenSigner {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
+        Ok(TokenSigner {
+            key: Arc::new(RwLock::new(SigningKey::from_hex(hex_secret)?)),
+            validation: Arc::new(validation),
+        })
+    }
+
+    /// Takes the stored key if it changed (another process or the admin CLI rotated it).
+    pub async fn reload(&self, db: &Db) -> anyhow::Result<()> {
+        let stored = stored_secret(db.read()).await?;
+        let current = self
+            .key
+            .read()
+            .map(|key| key.hex.clone())
+            .unwrap_or_default();
+        if stored != current {
+            let key = SigningKey::from_hex(stored)?;
+            if let Ok(mut slot) = self.key.write() {
+                *slot = key;
+            }
         }
+        Ok(())
     }
 
     pub fn sign(&self, claims: &AccessClaims) -> anyhow::Result<String> {
+        let key = self
+            .key
+            .read()
+            .map_err(|_| anyhow::anyhow!("signing key poisoned"))?;
         Ok(jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
             claims,
-            &self.encoding,
+            &key.encoding,
         )?)
     }
 
     /// The claims of a token this server signed and that has not expired at `now_ms`.
     pub fn verify(&self, token: &str, now_ms: i64) -> Option<AccessClaims> {
+        let key = self.key.read().ok()?;
         let data =
-            jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation).ok()?;
+            jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &self.validation).ok()?;
         (data.claims.exp * 1000 > now_ms).then_some(data.claims)
     }
 }
@@ -139,11 +204,13 @@ mod tests {
 
     #[test]
     fn signed_tokens_verify_until_they_expire() {
-        let signer = TokenSigner::from_secret(b"0123456789abcdef0123456789abcdef");
+        let signer =
+            TokenSigner::from_hex(hex::encode(b"0123456789abcdef0123456789abcdef")).unwrap();
         let token = signer.sign(&claims(2_000)).unwrap();
         assert_eq!(signer.verify(&token, 1_999_999), Some(claims(2_000)));
         assert_eq!(signer.verify(&token, 2_000_000), None);
-        let other = TokenSigner::from_secret(b"another key, another server.....");
+        let other =
+            TokenSigner::from_hex(hex::encode(b"another key, another server.....")).unwrap();
         assert_eq!(other.verify(&token, 0), None);
         assert_eq!(signer.verify("pit-1234", 0), None);
         let mut tampered = token.clone();

@@ -30,7 +30,28 @@ impl OAuth {
             revocations,
         })
     }
+
+    /// Reads, until the process ends, what other processes (another `hilo serve`, the admin
+    /// CLI) changed: revoked grants, and a signing key a full reset rotated.
+    pub fn spawn_poller(&self, db: Db) {
+        let oauth = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(POLL_INTERVAL);
+            loop {
+                tick.tick().await;
+                if let Err(error) = oauth.revocations.refresh(&db).await {
+                    tracing::warn!(%error, "reading token revocations failed");
+                }
+                if let Err(error) = oauth.signer.reload(&db).await {
+                    tracing::warn!(%error, "reading the token signing key failed");
+                }
+            }
+        });
+    }
 }
+
+/// How often other processes' revocations and key rotations are read.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Lifetimes of what the flow issues; HighLevel's by default.
 #[derive(Debug, Clone, Copy)]

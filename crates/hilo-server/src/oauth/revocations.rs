@@ -9,9 +9,6 @@ use std::time::Duration;
 use crate::db::Db;
 use crate::time::now_ms;
 
-/// How often other processes' revocations are read.
-pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
-
 /// Revocations are read again this far back, so that a row committed a little late (or by a
 /// process whose clock is a little behind) is not missed.
 const OVERLAP_MS: i64 = 5_000;
@@ -85,20 +82,6 @@ impl Revocations {
         inner.revoked.retain(|_, at| *at >= oldest);
         inner.read_up_to = now;
         Ok(())
-    }
-
-    /// Polls for revocations until the process ends.
-    pub fn spawn_poller(&self, db: Db) {
-        let revocations = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(POLL_INTERVAL);
-            loop {
-                tick.tick().await;
-                if let Err(error) = revocations.refresh(&db).await {
-                    tracing::warn!(%error, "reading token revocations failed");
-                }
-            }
-        });
     }
 }
 

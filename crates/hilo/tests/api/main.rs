@@ -16,6 +16,7 @@ mod control;
 mod custom_fields;
 mod duplicates;
 mod faults;
+mod fixtures;
 mod followers;
 mod journal;
 mod notes;

@@ -2,6 +2,7 @@
 
 use hilo_server::api::{campaigns, workflows};
 use hilo_server::ratelimit::RateLimiter;
+use hilo_server::tenancy::{self, ContactIdentifier};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -129,6 +130,28 @@ async fn run(s: TestServer) {
         (st, listed["contacts"].clone()),
         (StatusCode::OK, json!([]))
     );
+    populate(s, &s.token, s.loc()).await;
+
+    // To the demo: empty too, and the contact settings a new location has.
+    tenancy::update_contact_settings(
+        &s.db,
+        s.loc(),
+        Some(true),
+        Some(&[ContactIdentifier::Phone]),
+    )
+    .await
+    .unwrap();
+    let (st, answer) = reset(json!({"locationId": s.loc(), "to": "demo"})).await;
+    assert_eq!(st, StatusCode::OK, "{answer}");
+    assert_eq!(rows(s, "contacts", s.loc()).await, 0);
+    let location = tenancy::find_location(&s.db, s.loc())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!location.allow_duplicate_contact.0);
+    assert_eq!(location.contact_unique_identifiers, "email phone");
+    let (st, _) = reset(json!({"locationId": s.loc(), "to": "sideways"})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     populate(s, &s.token, s.loc()).await;
 
     let (st, answer) = reset(json!({"locationId": "AAAAAAAAAAAAAAAAAAAA"})).await;
