@@ -10,7 +10,7 @@ use hilo_types::contacts::{TagsAddedResponse, TagsBody, TagsRemovedResponse};
 use sqlx::{AnyConnection, AnyPool};
 
 use super::contact_lists::TAGS;
-use super::contacts::require_contact;
+use super::contacts::{enqueue_contact_event, require_contact};
 use super::route;
 use crate::auth::Auth;
 use crate::endpoints::Operation;
@@ -19,6 +19,7 @@ use crate::sql::SqlBuilder;
 use crate::state::AppState;
 use crate::trace::Reply;
 use crate::validate::{required, Body, Field, Kind, NoParams, QueryParams, Schema};
+use crate::webhooks::EventKind;
 
 pub fn routes(router: Router<AppState>) -> Router<AppState> {
     let router = route(router, Operation::AddTags, add_tags);
@@ -135,6 +136,15 @@ async fn add_tags(
             normalize_tags(&body.tags),
         )
         .await?;
+    if !added.changed.is_empty() {
+        enqueue_contact_event(
+            &mut tx,
+            EventKind::ContactTagUpdate,
+            &auth.location_id,
+            &contact_id,
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(Reply::created(TagsAddedResponse {
         tags: added.all,
@@ -159,6 +169,15 @@ async fn remove_tags(
             normalize_tags(&body.tags),
         )
         .await?;
+    if !removed.changed.is_empty() {
+        enqueue_contact_event(
+            &mut tx,
+            EventKind::ContactTagUpdate,
+            &auth.location_id,
+            &contact_id,
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(Reply::ok(TagsRemovedResponse {
         tags: removed.all,
