@@ -25,6 +25,7 @@ use super::signing::{ED25519_HEADER, RSA_HEADER};
 use super::target;
 use crate::db::Backend;
 use crate::ids::new_id;
+use crate::sql::{bind_list, SqlBuilder};
 use crate::state::AppState;
 use crate::time::format_ms;
 
@@ -110,12 +111,31 @@ impl Worker {
                 }
                 continue;
             }
+            let jobs = match self.load(&claimed).await {
+                Ok(jobs) => jobs,
+                Err(e) => {
+                    // Their leases run out and they are claimed again.
+                    tracing::warn!(error = %e, "loading claimed webhook deliveries failed");
+                    continue;
+                }
+            };
+            // One app's deliveries go one after another, oldest first, so a receiver sees a
+            // resource's events in order (retries aside); apps are served side by side.
+            let mut by_app: Vec<(String, Vec<Job>)> = Vec::new();
+            for job in jobs {
+                match by_app.iter_mut().find(|(app, _)| *app == job.app_id) {
+                    Some((_, queue)) => queue.push(job),
+                    None => by_app.push((job.app_id.clone(), vec![job])),
+                }
+            }
             let mut in_flight = JoinSet::new();
-            for id in claimed {
+            for (_, queue) in by_app {
                 let worker = Arc::clone(&self);
                 in_flight.spawn(async move {
-                    if let Err(e) = worker.deliver(&id).await {
-                        tracing::warn!(delivery = %id, error = %e, "webhook delivery failed");
+                    for job in queue {
+                        if let Err(e) = worker.deliver(&job).await {
+                            tracing::warn!(delivery = %job.id, error = %e, "webhook delivery failed");
+                        }
                     }
                 });
             }
@@ -155,28 +175,28 @@ impl Worker {
             .await
     }
 
-    async fn deliver(&self, id: &str) -> anyhow::Result<()> {
-        let job: Option<Job> = sqlx::query_as(
+    /// The claimed deliveries still ours, oldest event first.
+    async fn load(&self, ids: &[String]) -> Result<Vec<Job>, sqlx::Error> {
+        let mut sql = SqlBuilder::new(
             "SELECT d.id, d.attempts, d.queued_at, e.event_type, e.payload, d.company_id, \
              d.location_id, d.app_id, a.webhook_url FROM webhook_deliveries d \
              JOIN webhook_events e ON e.id = d.event_id JOIN apps a ON a.id = d.app_id \
-             WHERE d.id = $1 AND d.claimed_by = $2 AND d.status = 'sending'",
-        )
-        .bind(id)
-        .bind(&self.id)
-        .fetch_optional(self.state.db.read())
-        .await?;
-        let Some(job) = job else { return Ok(()) };
-        let url = match (
-            job.webhook_url.as_deref(),
-            self.still_listening(&job).await?,
-        ) {
+             WHERE d.status = 'sending' AND d.claimed_by = ",
+        );
+        sql.bind_text(self.id.clone()).push(" AND d.id IN (");
+        bind_list(&mut sql, ids);
+        sql.push(") ORDER BY e.created_at, d.created_at, d.id");
+        sql.query_as().fetch_all(self.state.db.write()).await
+    }
+
+    async fn deliver(&self, job: &Job) -> anyhow::Result<()> {
+        let url = match (job.webhook_url.as_deref(), self.still_listening(job).await?) {
             (Some(url), true) if !url.is_empty() => url.to_owned(),
-            _ => return self.skip(&job, "the app no longer listens here").await,
+            _ => return self.skip(job, "the app no longer listens here").await,
         };
         let keys = self.state.webhooks.keys(&self.state.db).await?;
         let started_at = self.state.clock.now_ms();
-        let body = envelope(&job, started_at)?;
+        let body = envelope(job, started_at)?;
         let signatures = keys.sign(&body);
         let started = Instant::now();
         let answer = match target::refuse(&url, self.state.webhooks.settings().block_private) {
@@ -197,7 +217,7 @@ impl Worker {
             }
         };
         let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-        self.record(&job, started_at, latency_ms, answer).await
+        self.record(job, started_at, latency_ms, answer).await
     }
 
     /// Whether the app is still installed where the event happened (the app events go to

@@ -26,3 +26,4 @@ mod schema;
 mod search;
 mod tags;
 mod tasks;
+mod webhooks;
