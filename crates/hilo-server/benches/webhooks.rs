@@ -21,7 +21,9 @@ use hilo_server::{tenancy, AppState, Db};
 const EVENTS: usize = 2_000;
 
 async fn receiver(count: Arc<AtomicUsize>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
     let app = axum::Router::new().route(
         "/hook",
@@ -90,8 +92,11 @@ async fn run(name: &str, url: &str) -> anyhow::Result<()> {
             date_added: "2021-11-26T12:41:02.193Z".into(),
         };
         let mut tx = db.write().begin().await?;
-        webhooks::enqueue(&mut tx, Event::of_location(EventKind::NoteCreate, &location.id, &note))
-            .await?;
+        webhooks::enqueue(
+            &mut tx,
+            Event::of_location(EventKind::NoteCreate, &location.id, &note),
+        )
+        .await?;
         tx.commit().await?;
         state.webhooks.wake();
     }

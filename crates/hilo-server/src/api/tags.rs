@@ -9,7 +9,7 @@ use axum::Router;
 use hilo_types::contacts::{TagsAddedResponse, TagsBody, TagsRemovedResponse};
 use sqlx::{AnyConnection, AnyPool};
 
-use super::contact_lists::TAGS;
+use super::contact_lists::{Changed, TAGS};
 use super::contacts::{enqueue_contact_event, require_contact};
 use super::route;
 use crate::auth::Auth;
@@ -119,6 +119,35 @@ pub(crate) async fn insert_tags(
     Ok(())
 }
 
+/// Adds or removes `tags` in one transaction; a change fires ContactTagUpdate.
+async fn change_tags(
+    state: &AppState,
+    auth: &Auth,
+    contact_id: &str,
+    tags: &[String],
+    add: bool,
+) -> ApiResult<Changed> {
+    require_contact(state, auth, contact_id).await?;
+    let (location_id, tags) = (auth.location_id.as_str(), normalize_tags(tags));
+    let mut tx = state.db.write().begin().await?;
+    let changed = if add {
+        TAGS.add(&mut tx, location_id, contact_id, tags).await?
+    } else {
+        TAGS.remove(&mut tx, location_id, contact_id, tags).await?
+    };
+    if !changed.changed.is_empty() {
+        enqueue_contact_event(
+            &mut tx,
+            EventKind::ContactTagUpdate,
+            location_id,
+            contact_id,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(changed)
+}
+
 async fn add_tags(
     State(state): State<AppState>,
     auth: Auth,
@@ -126,26 +155,7 @@ async fn add_tags(
     _: QueryParams<NoParams>,
     Body(body): Body<TagsBody>,
 ) -> ApiResult<Reply<TagsAddedResponse>> {
-    require_contact(&state, &auth, &contact_id).await?;
-    let mut tx = state.db.write().begin().await?;
-    let added = TAGS
-        .add(
-            &mut tx,
-            &auth.location_id,
-            &contact_id,
-            normalize_tags(&body.tags),
-        )
-        .await?;
-    if !added.changed.is_empty() {
-        enqueue_contact_event(
-            &mut tx,
-            EventKind::ContactTagUpdate,
-            &auth.location_id,
-            &contact_id,
-        )
-        .await?;
-    }
-    tx.commit().await?;
+    let added = change_tags(&state, &auth, &contact_id, &body.tags, true).await?;
     Ok(Reply::created(TagsAddedResponse {
         tags: added.all,
         tags_added: added.changed,
@@ -159,26 +169,7 @@ async fn remove_tags(
     _: QueryParams<NoParams>,
     Body(body): Body<TagsBody>,
 ) -> ApiResult<Reply<TagsRemovedResponse>> {
-    require_contact(&state, &auth, &contact_id).await?;
-    let mut tx = state.db.write().begin().await?;
-    let removed = TAGS
-        .remove(
-            &mut tx,
-            &auth.location_id,
-            &contact_id,
-            normalize_tags(&body.tags),
-        )
-        .await?;
-    if !removed.changed.is_empty() {
-        enqueue_contact_event(
-            &mut tx,
-            EventKind::ContactTagUpdate,
-            &auth.location_id,
-            &contact_id,
-        )
-        .await?;
-    }
-    tx.commit().await?;
+    let removed = change_tags(&state, &auth, &contact_id, &body.tags, false).await?;
     Ok(Reply::ok(TagsRemovedResponse {
         tags: removed.all,
         tags_removed: removed.changed,

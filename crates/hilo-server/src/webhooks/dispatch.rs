@@ -85,6 +85,19 @@ struct Job {
     webhook_url: Option<String>,
 }
 
+impl Job {
+    /// What the event is about: the contact, note, task or location it names (`id`), or for
+    /// the app events the installation's location or agency.
+    fn resource(&self) -> String {
+        let payload: Map<String, Value> = serde_json::from_str(&self.payload).unwrap_or_default();
+        ["id", "locationId", "companyId"]
+            .iter()
+            .find_map(|key| payload.get(*key).and_then(Value::as_str))
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
 /// What came of one attempt.
 struct Answer {
     status: Option<u16>,
@@ -119,17 +132,18 @@ impl Worker {
                     continue;
                 }
             };
-            // One app's deliveries go one after another, oldest first, so a receiver sees a
-            // resource's events in order (retries aside); apps are served side by side.
-            let mut by_app: Vec<(String, Vec<Job>)> = Vec::new();
+            // The events of one resource for one app go one after another, oldest first, so
+            // the receiver sees them in order (retries aside); the rest go side by side.
+            let mut queues: Vec<((String, String), Vec<Job>)> = Vec::new();
             for job in jobs {
-                match by_app.iter_mut().find(|(app, _)| *app == job.app_id) {
+                let key = (job.app_id.clone(), job.resource());
+                match queues.iter_mut().find(|(k, _)| *k == key) {
                     Some((_, queue)) => queue.push(job),
-                    None => by_app.push((job.app_id.clone(), vec![job])),
+                    None => queues.push((key, vec![job])),
                 }
             }
             let mut in_flight = JoinSet::new();
-            for (_, queue) in by_app {
+            for (_, queue) in queues {
                 let worker = Arc::clone(&self);
                 in_flight.spawn(async move {
                     for job in queue {

@@ -320,13 +320,21 @@ both! {
         uninstall(&s, &app).await;
 
         let all = receiver.wait_for(13, |_| true).await;
-        let names: Vec<&str> = all.iter().map(|b| b["type"].as_str().unwrap()).collect();
+        // In order per resource: the contact's, the note's and the task's own events.
+        let of = |id: &str| -> Vec<&str> {
+            all.iter()
+                .filter(|b| b["id"] == id)
+                .map(|b| b["type"].as_str().unwrap())
+                .collect()
+        };
         assert_eq!(
-            names,
-            ["INSTALL", "ContactCreate", "ContactUpdate", "ContactTagUpdate", "ContactDndUpdate",
-             "NoteCreate", "NoteUpdate", "NoteDelete", "TaskCreate", "TaskComplete", "TaskDelete",
-             "ContactDelete", "UNINSTALL"]
+            of(&contact),
+            ["ContactCreate", "ContactUpdate", "ContactTagUpdate", "ContactDndUpdate", "ContactDelete"]
         );
+        assert_eq!(of(&note_id), ["NoteCreate", "NoteUpdate", "NoteDelete"]);
+        assert_eq!(of(&task_id), ["TaskCreate", "TaskComplete", "TaskDelete"]);
+        assert_eq!(all[12]["type"], "UNINSTALL");
+        let find = |kind: &str| all.iter().find(|b| b["type"] == kind).unwrap();
         verify_signatures(&s, &receiver).await;
         for body in &all {
             assert_eq!(body["appId"], app.id.as_str());
@@ -334,13 +342,13 @@ both! {
             assert!(body["timestamp"].as_str().unwrap().ends_with('Z'));
         }
 
-        let install = &all[0];
+        let install = find("INSTALL");
         assert_eq!(keys_of(install), ["type", "appId", "locationId", "companyId", "userId",
             "isWhitelabelCompany", "companyName", "timestamp", "webhookId"]);
         assert_eq!(install["locationId"], loc.as_str());
         assert_eq!(install["companyName"], "Test Agency");
 
-        let created = &all[1];
+        let created = find("ContactCreate");
         assert_eq!(&keys_of(created)[..3], ["type", "locationId", "id"]);
         assert_eq!(created["id"], contact.as_str());
         assert_eq!(created["locationId"], loc.as_str());
@@ -351,27 +359,24 @@ both! {
         assert_eq!(created["customFields"], json!([]));
         assert_eq!(created["dnd"], false);
         assert!(created.get("dndSettings").is_none() && created.get("inboundDndSettings").is_none());
-        assert_eq!(all[2]["city"], "London");
-        assert_eq!(all[3]["tags"], json!(["vip", "new"]));
-        assert_eq!(all[4]["dnd"], true);
-        assert_eq!(all[4]["dndSettings"]["SMS"]["status"], "active");
+        assert_eq!(find("ContactUpdate")["city"], "London");
+        assert_eq!(find("ContactTagUpdate")["tags"], json!(["vip", "new"]));
+        let dnd = find("ContactDndUpdate");
+        assert_eq!(dnd["dnd"], true);
+        assert_eq!(dnd["dndSettings"]["SMS"]["status"], "active");
 
-        let note = &all[5];
+        let note = find("NoteCreate");
         assert_eq!(keys_of(note), ["type", "locationId", "id", "body", "contactId", "dateAdded",
             "appId", "timestamp", "webhookId"]);
         assert_eq!(note["body"], "hello");
-        assert_eq!(all[6]["body"], "bye");
-        assert_eq!(all[7]["id"], note_id.as_str());
+        assert_eq!(find("NoteUpdate")["body"], "bye");
 
-        let task = &all[8];
+        let task = find("TaskCreate");
         assert_eq!(keys_of(task), ["type", "locationId", "id", "assignedTo", "body", "contactId",
             "title", "dateAdded", "dueDate", "appId", "timestamp", "webhookId"]);
         assert_eq!(task["dueDate"], "2030-01-01T10:00:00.000Z");
-        assert_eq!(all[9]["id"], task_id.as_str());
-        assert_eq!(all[10]["id"], task_id.as_str());
-        assert_eq!(all[11]["id"], contact.as_str());
 
-        let uninstalled = &all[12];
+        let uninstalled = find("UNINSTALL");
         assert_eq!(keys_of(uninstalled), ["type", "appId", "locationId", "timestamp", "webhookId"]);
     }
 
