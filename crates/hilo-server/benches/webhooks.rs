@@ -4,9 +4,11 @@
 //! - latency: events enqueued at a steady rate while the dispatcher runs: enqueue-to-delivered
 //!   p50 and p99.
 //!
-//!     cargo bench -p hilo-server --bench webhooks            # SQLite
-//!     HILO_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/bench \
-//!         cargo bench -p hilo-server --bench webhooks        # PostgreSQL too (an empty database)
+//! ```sh
+//! cargo bench -p hilo-server --bench webhooks      # SQLite
+//! HILO_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/bench \
+//!     cargo bench -p hilo-server --bench webhooks  # PostgreSQL too (an empty database)
+//! ```
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

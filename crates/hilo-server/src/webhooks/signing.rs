@@ -153,7 +153,6 @@ async fn store(db: &Db, name: &str, pem: &str) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ed25519_dalek::pkcs8::DecodePublicKey as _;
     use rsa::pkcs8::DecodePublicKey;
     use rsa::signature::Verifier;
 
