@@ -1099,6 +1099,47 @@ async fn crash_between_commit_and_delivery(database: &str) {
         .collect();
     assert_eq!(webhook_ids.len(), delivered.len());
 
+    // What `hilo admin webhooks` says of it, on the database.
+    let listed = admin(
+        database,
+        &[
+            "webhooks",
+            "deliveries",
+            "--status",
+            "delivered",
+            "--event",
+            "ContactCreate",
+        ],
+    )
+    .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), committed.len());
+    let id = listed[0]["id"].as_str().unwrap();
+    let shown = admin(database, &["webhooks", "show", id]).unwrap();
+    assert_eq!(
+        shown["attemptLog"].as_array().unwrap().last().unwrap()["statusCode"],
+        200
+    );
+    admin(database, &["webhooks", "pause", "--app", client_id]).unwrap();
+    admin(database, &["webhooks", "redeliver", id]).unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        got.lock().unwrap().len(),
+        delivered.len(),
+        "paused: held back"
+    );
+    admin(database, &["webhooks", "resume", "--app", client_id]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while got.lock().unwrap().len() == delivered.len() {
+        assert!(Instant::now() < deadline, "the redelivery never came");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(got.lock().unwrap().last().unwrap()["webhookId"], id);
+    let keys = admin(database, &["webhooks", "keys"]).unwrap();
+    assert!(keys["ed25519"]["publicKeyPem"]
+        .as_str()
+        .unwrap()
+        .starts_with("-----BEGIN PUBLIC KEY-----"));
+
     second.stop();
 }
 
