@@ -90,7 +90,7 @@ async fn run(name: &str, url: &str) -> anyhow::Result<()> {
         enqueue_note(&state, &location.id, i).await?;
     }
     let started = Instant::now();
-    let dispatcher = Dispatcher::start(state.clone());
+    let dispatcher = Dispatcher::start(state.clone())?;
     wait_for(&count, BACKLOG + 1).await;
     let drained = started.elapsed();
 

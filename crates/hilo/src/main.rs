@@ -217,8 +217,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     // The signing keys are made on first start, not in the first delivery's way.
     state.webhooks.keys(&db).await?;
-    let dispatcher =
-        (args.webhook_dispatch == Switch::On).then(|| Dispatcher::start(state.clone()));
+    let dispatcher = (args.webhook_dispatch == Switch::On)
+        .then(|| Dispatcher::start(state.clone()))
+        .transpose()?;
     let app = hilo_server::app(state, args.body_limit);
     hilo_server::serve(listener, app, shutdown_signal()).await?;
     if let Some(dispatcher) = dispatcher {

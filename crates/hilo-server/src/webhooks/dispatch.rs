@@ -41,17 +41,18 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     /// Starts delivering what `state`'s database holds. Dropping the handle stops it too,
-    /// without waiting.
-    pub fn start(state: AppState) -> Dispatcher {
+    /// without waiting. Fails only when the HTTP client cannot be built (its TLS backend).
+    pub fn start(state: AppState) -> anyhow::Result<Dispatcher> {
         let (stop, stopped) = watch::channel(false);
         let settings = state.webhooks.settings();
         let worker = Worker {
             id: format!("dispatcher-{}", new_id()),
-            client: target::client(settings.timeout, settings.block_private),
+            client: target::client(settings.timeout, settings.block_private)
+                .context("building the webhook HTTP client")?,
             state,
         };
         let task = tokio::spawn(Arc::new(worker).run(stopped));
-        Dispatcher { stop, task }
+        Ok(Dispatcher { stop, task })
     }
 
     /// Stops claiming, lets the attempts in flight finish (each within the timeout) and be

@@ -190,7 +190,7 @@ impl TestServer {
         }
         let dispatcher = webhooks.map(|settings| {
             state = state.clone().with_webhook_settings(settings);
-            Dispatcher::start(state.clone())
+            Dispatcher::start(state.clone()).unwrap()
         });
         let app = hilo_server::app(state, 64 * 1024);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -538,7 +538,7 @@ both! {
         let db = hilo_server::Db::connect(&s.database_url).await.unwrap();
         let other = hilo_server::AppState::new(db, OAuthSettings::default()).await.unwrap()
             .with_webhook_settings(fast());
-        let second = hilo_server::webhooks::dispatch::Dispatcher::start(other);
+        let second = hilo_server::webhooks::dispatch::Dispatcher::start(other).unwrap();
         let receiver = Receiver::start().await;
         install(&s, &receiver.url, &["contacts.readonly"]).await;
         let n = 60;
