@@ -3,7 +3,8 @@
 # OAuth app with two headless installs (`hilo admin`), runs the official Node SDK against the
 # server (run.sh: sdk-flows.mjs with the banner's token, oauth-flows.mjs with the app,
 # contacts-advanced-flows.mjs with two location users, a campaign, a workflow and a second,
-# phone-first location), then stops the server. HILO_BIN runs an already built binary instead
+# phone-first location; webhook-flows.mjs with an app whose webhook URL it listens on), then
+# stops the server. HILO_BIN runs an already built binary instead
 # of the debug one.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -48,6 +49,14 @@ admin location settings --location "$phone_first_location" \
 phone_first_token="$(admin token create --location "$phone_first_location" \
   --scopes "contacts.readonly contacts.write" | json o.token)"
 
+# For webhook-flows.mjs: an app whose webhook URL is a port the script listens on.
+webhook_port="$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => {
+  console.log(s.address().port); s.close(); });')"
+webhook_app="$(admin app create --name "Node SDK webhooks" --redirect-uri "$redirect_uri" \
+  --scopes "contacts.readonly" --webhook-url "http://127.0.0.1:$webhook_port/hook")"
+webhook_client_id="$(json o.clientId <<<"$webhook_app")"
+admin oauth authorize --client-id "$webhook_client_id" --location "$location_id" >/dev/null
+
 HILO_BASE_URL="$base_url" HILO_TOKEN="$token" HILO_LOCATION_ID="$location_id" \
   HILO_COMPANY_ID="$company_id" HILO_OAUTH_CLIENT_ID="$client_id" \
   HILO_OAUTH_CLIENT_SECRET="$client_secret" HILO_OAUTH_REDIRECT_URI="$redirect_uri" \
@@ -55,4 +64,5 @@ HILO_BASE_URL="$base_url" HILO_TOKEN="$token" HILO_LOCATION_ID="$location_id" \
   HILO_FOLLOWER_USER_IDS="$follower_1,$follower_2" HILO_CAMPAIGN_ID="$campaign_id" \
   HILO_WORKFLOW_ID="$workflow_id" HILO_PHONE_FIRST_LOCATION_ID="$phone_first_location" \
   HILO_PHONE_FIRST_TOKEN="$phone_first_token" \
+  HILO_WEBHOOK_PORT="$webhook_port" HILO_WEBHOOK_CLIENT_ID="$webhook_client_id" \
   "$root/tests/node-sdk/run.sh"

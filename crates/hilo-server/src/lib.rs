@@ -28,6 +28,7 @@ pub mod trace;
 pub mod users;
 pub mod validate;
 pub mod web;
+pub mod webhooks;
 
 use std::future::Future;
 
@@ -64,11 +65,15 @@ pub fn app(state: AppState, body_limit: usize) -> NormalizePath<Router> {
         .route_layer(middleware::from_fn(auth::require_version))
         .route_layer(journaled.clone());
     let token = api::oauth::token_route(Router::new()).route_layer(journaled);
-    let router = web::routes(control::routes(router.merge(token)))
+    let router = web::routes(webhooks::http::routes(control::routes(router.merge(token))))
         .route("/healthz", get(healthz))
         .fallback(no_route)
         .method_not_allowed_fallback(no_route)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            webhooks::wake_after_write,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             time::use_clock,

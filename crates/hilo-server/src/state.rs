@@ -6,6 +6,7 @@ use crate::journal::Journal;
 use crate::oauth::{OAuth, OAuthSettings};
 use crate::ratelimit::RateLimiter;
 use crate::time::Clock;
+use crate::webhooks::{WebhookSettings, Webhooks};
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -20,6 +21,8 @@ pub struct AppState {
     pub journal: Journal,
     /// The server clock (real time unless a sandbox moved it).
     pub clock: Clock,
+    /// Webhook delivery settings and signing keys.
+    pub webhooks: Webhooks,
 }
 
 impl AppState {
@@ -35,6 +38,7 @@ impl AppState {
             faults: Faults::default(),
             journal: Journal::default(),
             clock: Clock::default(),
+            webhooks: Webhooks::default(),
         })
     }
 
@@ -47,6 +51,14 @@ impl AppState {
     pub fn with_journal_size(self, capacity: usize) -> AppState {
         AppState {
             journal: Journal::new(capacity, crate::DEFAULT_BODY_LIMIT),
+            ..self
+        }
+    }
+
+    /// The same state delivering webhooks as `settings` say.
+    pub fn with_webhook_settings(self, settings: WebhookSettings) -> AppState {
+        AppState {
+            webhooks: Webhooks::new(settings),
             ..self
         }
     }

@@ -10,6 +10,8 @@ use crate::endpoints::Scope;
 use crate::fixtures;
 use crate::ids::{new_id, new_private_integration_token};
 use crate::time::now_ms;
+use crate::webhooks::events::LocationFields;
+use crate::webhooks::{self, EventKind};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
@@ -155,6 +157,7 @@ pub async fn create_location(
         allow_duplicate_contact: Flag(false),
         contact_unique_identifiers: "email phone".to_owned(),
     };
+    let mut tx = db.write().begin().await?;
     sqlx::query(
         "INSERT INTO locations (id, company_id, name, country, timezone, allow_duplicate_contact, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -166,9 +169,24 @@ pub async fn create_location(
     .bind(&location.timezone)
     .bind(location.allow_duplicate_contact)
     .bind(now_ms())
-    .execute(db.write())
+    .execute(&mut *tx)
     .await?;
+    webhooks::enqueue(
+        &mut tx,
+        location_event(EventKind::LocationCreate, &location),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(location)
+}
+
+fn location_event(kind: EventKind, location: &Location) -> webhooks::Event {
+    let fields = LocationFields {
+        id: location.id.clone(),
+        company_id: location.company_id.clone(),
+        name: location.name.clone(),
+    };
+    webhooks::Event::of_location_itself(kind, &fields)
 }
 
 const LOCATION_COLUMNS: &str =
@@ -224,8 +242,9 @@ pub async fn update_contact_settings(
             .map(|i| i.as_str())
             .collect::<Vec<_>>()
             .join(" "),
-        None => current.contact_unique_identifiers,
+        None => current.contact_unique_identifiers.clone(),
     };
+    let mut tx = db.write().begin().await?;
     sqlx::query(
         "UPDATE locations SET allow_duplicate_contact = $1, contact_unique_identifiers = $2 \
          WHERE id = $3",
@@ -235,8 +254,10 @@ pub async fn update_contact_settings(
     ))
     .bind(identifiers)
     .bind(location_id)
-    .execute(db.write())
+    .execute(&mut *tx)
     .await?;
+    webhooks::enqueue(&mut tx, location_event(EventKind::LocationUpdate, &current)).await?;
+    tx.commit().await?;
     require_location(db, location_id).await
 }
 

@@ -10,6 +10,8 @@ use hilo_server::oauth::grants::{self, AuthorizeRequest, InstallTarget};
 use hilo_server::oauth::{OAuth, OAuthSettings};
 use hilo_server::reset::{self, ResetTo};
 use hilo_server::tenancy::{self, ContactIdentifier, TokenOwner};
+use hilo_server::webhooks::inspect;
+use hilo_server::webhooks::signing::SigningKeys;
 use hilo_server::{control, fixtures, users, Db};
 use serde_json::json;
 
@@ -87,6 +89,46 @@ enum AdminCommand {
     /// Generated data for demos and benchmarks.
     #[command(subcommand)]
     Seed(SeedCommand),
+    /// Webhook deliveries: list, inspect, send again; pause an app; the public keys.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+}
+
+#[derive(Subcommand)]
+enum WebhooksCommand {
+    /// The newest deliveries that match, newest first.
+    Deliveries {
+        /// An app id or client id.
+        #[arg(long)]
+        app: Option<String>,
+        /// pending, sending, delivered, failed or skipped.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        location: Option<String>,
+        /// An event name, e.g. ContactCreate.
+        #[arg(long)]
+        event: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// One delivery: its payload and every attempt.
+    Show { id: String },
+    /// Send a delivery again (same webhookId), due now.
+    Redeliver { id: String },
+    /// Hold an app's deliveries until it is resumed.
+    Pause {
+        /// An app id or client id.
+        #[arg(long)]
+        app: String,
+    },
+    /// Send what a paused app's deliveries held back, and what comes next.
+    Resume {
+        #[arg(long)]
+        app: String,
+    },
+    /// The public keys that verify x-wh-signature (RSA) and x-ghl-signature (Ed25519).
+    Keys,
 }
 
 #[derive(Subcommand)]
@@ -700,6 +742,7 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<(serde_json::
                 text,
             )
         }
+        AdminCommand::Webhooks(command) => webhooks(db, command).await?,
         AdminCommand::AdminKey(AdminKeyCommand::Reset) => {
             let key = control::reset_admin_key(db).await?;
             let text = format!("admin key: {key}\n(printed once; hilo keeps only its hash)");
@@ -731,6 +774,94 @@ pub async fn load_fixtures_file(
     let json = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let doc = fixtures::parse(&json).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     Ok(fixtures::load(db, doc, replace).await?)
+}
+
+async fn webhooks(
+    db: &Db,
+    command: WebhooksCommand,
+) -> anyhow::Result<(serde_json::Value, String)> {
+    Ok(match command {
+        WebhooksCommand::Deliveries {
+            app,
+            status,
+            location,
+            event,
+            limit,
+        } => {
+            let filter = inspect::Filter {
+                app,
+                status,
+                location_id: location,
+                event_type: event,
+                limit,
+            };
+            let list = inspect::list(db, &filter).await?;
+            let text = list
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{}  {}  {}  app {}  {}  attempts {}{}",
+                        d.id,
+                        hilo_server::time::format_ms(d.created_at),
+                        d.event_type,
+                        d.app_id,
+                        d.status,
+                        d.attempts,
+                        d.last_status
+                            .map(|s| format!("  last {s}"))
+                            .unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            (json!(list), text)
+        }
+        WebhooksCommand::Show { id } => {
+            let detail = inspect::detail(db, &id)
+                .await?
+                .with_context(|| format!("no webhook delivery with id {id}"))?;
+            let text = serde_json::to_string_pretty(&detail)?;
+            (json!(detail), text)
+        }
+        WebhooksCommand::Redeliver { id } => {
+            let delivery = inspect::redeliver(db, &id, hilo_server::time::now_ms()).await?;
+            let text = format!("delivery {} queued again", delivery.id);
+            (json!(delivery), text)
+        }
+        WebhooksCommand::Pause { app } | WebhooksCommand::Resume { app }
+            if apps::find_app(db, &app).await?.is_none() =>
+        {
+            anyhow::bail!("no app with id or client id {app}")
+        }
+        WebhooksCommand::Pause { app } => {
+            inspect::set_paused(db, &app, true, hilo_server::time::now_ms()).await?;
+            (
+                json!({ "app": app, "paused": true }),
+                format!("app {app}: webhooks paused"),
+            )
+        }
+        WebhooksCommand::Resume { app } => {
+            inspect::set_paused(db, &app, false, hilo_server::time::now_ms()).await?;
+            (
+                json!({ "app": app, "paused": false }),
+                format!("app {app}: webhooks resumed"),
+            )
+        }
+        WebhooksCommand::Keys => {
+            let keys = SigningKeys::load_or_create(db).await?;
+            let public = keys.public();
+            let text = format!(
+                "{} ({}):\n{}\n{} ({}):\n{}",
+                public.rsa.header,
+                public.rsa.algorithm,
+                public.rsa.public_key_pem.trim_end(),
+                public.ed25519.header,
+                public.ed25519.algorithm,
+                public.ed25519.public_key_pem.trim_end()
+            );
+            (json!(public), text)
+        }
+    })
 }
 
 async fn find_app(db: &Db, client_id: &str) -> anyhow::Result<apps::App> {

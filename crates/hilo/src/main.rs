@@ -12,6 +12,9 @@ use clap::{Parser, Subcommand};
 use hilo_server::oauth::OAuthSettings;
 use hilo_server::ratelimit::{RateLimiter, RateLimits};
 use hilo_server::tenancy::{self, DemoSeed};
+use hilo_server::webhooks::dispatch::Dispatcher;
+use hilo_server::webhooks::retry::{RetryMode, RetryPolicy};
+use hilo_server::webhooks::WebhookSettings;
 use hilo_server::{AppState, Db};
 use tracing_subscriber::EnvFilter;
 
@@ -82,6 +85,53 @@ struct ServeArgs {
     /// `off` lets every request through without rate-limit headers (load tests, sandboxes).
     #[arg(long, env = "HILO_RATE_LIMITS", value_enum, default_value_t = Switch::On)]
     rate_limits: Switch,
+    /// `off`: this process queues webhook events but sends none (another process does).
+    #[arg(long, env = "HILO_WEBHOOK_DISPATCH", value_enum, default_value_t = Switch::On)]
+    webhook_dispatch: Switch,
+    /// `standard`: every failure is retried with exponential backoff until the horizon;
+    /// `highlevel`: only a 429 is retried, every 10 minutes, six times (as HighLevel does).
+    #[arg(long, env = "HILO_WEBHOOK_RETRY_MODE", value_enum, default_value_t = RetryModeArg::Standard)]
+    webhook_retry_mode: RetryModeArg,
+    /// The first retry's delay (standard; it doubles each time) or every retry's (highlevel),
+    /// in milliseconds. Default: 5000 (standard), 600000 (highlevel).
+    #[arg(long, env = "HILO_WEBHOOK_RETRY_BASE_MS")]
+    webhook_retry_base_ms: Option<u64>,
+    /// The longest wait between two attempts, in milliseconds (standard).
+    #[arg(
+        long,
+        env = "HILO_WEBHOOK_RETRY_MAX_INTERVAL_MS",
+        default_value_t = 3_600_000
+    )]
+    webhook_retry_max_interval_ms: u64,
+    /// No retry later than this after an event was queued, in seconds (default: a day
+    /// (standard), two hours (highlevel)).
+    #[arg(long, env = "HILO_WEBHOOK_RETRY_HORIZON_SECS")]
+    webhook_retry_horizon_secs: Option<u64>,
+    /// Timeout of one delivery (connecting, sending, reading the answer), in milliseconds.
+    #[arg(long, env = "HILO_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    webhook_timeout_ms: u64,
+    /// How many bytes of a receiver's answer are read at most.
+    #[arg(long, env = "HILO_WEBHOOK_MAX_RESPONSE_BYTES", default_value_t = 64 * 1024)]
+    webhook_max_response_bytes: usize,
+    /// Refuse webhook URLs that are (or resolve to) private, loopback or link-local addresses.
+    #[arg(long, env = "HILO_WEBHOOK_BLOCK_PRIVATE")]
+    webhook_block_private: bool,
+    /// Deliveries in flight at once in this process.
+    #[arg(long, env = "HILO_WEBHOOK_CONCURRENCY", default_value_t = 16,
+          value_parser = clap::value_parser!(u64).range(1..1025))]
+    webhook_concurrency: u64,
+    /// How often the outbox is looked at for other processes' events and due retries, in
+    /// milliseconds (this process's own writes wake the dispatcher at once).
+    #[arg(long, env = "HILO_WEBHOOK_POLL_MS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    webhook_poll_ms: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum RetryModeArg {
+    Standard,
+    Highlevel,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -91,6 +141,32 @@ enum Switch {
 }
 
 impl ServeArgs {
+    fn webhook_settings(&self) -> WebhookSettings {
+        let mode = match self.webhook_retry_mode {
+            RetryModeArg::Standard => RetryMode::Standard,
+            RetryModeArg::Highlevel => RetryMode::HighLevel,
+        };
+        let defaults = RetryPolicy::for_mode(mode);
+        let mut retry = RetryPolicy {
+            max_interval: Duration::from_millis(self.webhook_retry_max_interval_ms),
+            ..defaults
+        };
+        if let Some(ms) = self.webhook_retry_base_ms {
+            retry.base = Duration::from_millis(ms);
+        }
+        if let Some(secs) = self.webhook_retry_horizon_secs {
+            retry.horizon = Duration::from_secs(secs);
+        }
+        WebhookSettings {
+            retry,
+            timeout: Duration::from_millis(self.webhook_timeout_ms),
+            max_response_bytes: self.webhook_max_response_bytes,
+            block_private: self.webhook_block_private,
+            concurrency: usize::try_from(self.webhook_concurrency).unwrap_or(16),
+            poll: Duration::from_millis(self.webhook_poll_ms),
+        }
+    }
+
     fn rate_limiter(&self) -> RateLimiter {
         match self.rate_limits {
             Switch::Off => RateLimiter::off(),
@@ -146,10 +222,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut state = AppState::new(db.clone(), oauth)
         .await?
         .with_rate_limiter(limiter)
-        .with_journal_size(args.journal_size);
+        .with_journal_size(args.journal_size)
+        .with_webhook_settings(args.webhook_settings());
     if let Some(key) = &args.admin_key {
         state = state.with_admin_key(key);
     }
+    // The signing keys are made on first start, not in the first delivery's way.
+    state.webhooks.keys(&db).await?;
+    let dispatcher = (args.webhook_dispatch == Switch::On)
+        .then(|| Dispatcher::start(state.clone()))
+        .transpose()?;
     let app = hilo_server::app(state, args.body_limit);
     // Fresh planner statistics for data that changed since the last start, without delaying it.
     let analyzed = db.clone();
@@ -159,6 +241,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     });
     hilo_server::serve(listener, app, shutdown_signal()).await?;
+    if let Some(dispatcher) = dispatcher {
+        dispatcher.shutdown().await;
+    }
     db.close().await;
     tracing::info!("stopped");
     Ok(())

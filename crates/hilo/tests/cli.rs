@@ -1,13 +1,18 @@
 //! The `hilo` binary as a new user runs it: `hilo serve` on an empty database prints a working
 //! token and curl line, `hilo admin …` changes what the running server allows, SIGTERM stops it
-//! cleanly, and a restart keeps the data. On SQLite, and on PostgreSQL when configured.
+//! cleanly, and a restart keeps the data, also the webhook events of a server killed before it
+//! delivered them. On SQLite, and on PostgreSQL when configured.
 
 #![allow(clippy::unwrap_used)]
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use serde_json::{json, Value};
 use sqlx::Connection;
 
@@ -1156,10 +1161,202 @@ async fn serve_loads_fixtures_and_admin_dumps_and_loads_them_on_sqlite() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Short delivery timeouts, so that the lease of a delivery cut short by a kill runs out soon.
+const WEBHOOK_FLAGS: &[&str] = &[
+    "--webhook-timeout-ms",
+    "1000",
+    "--webhook-retry-base-ms",
+    "200",
+    "--webhook-poll-ms",
+    "100",
+];
+
+/// A receiver that holds every request unanswered while `hang` is set, and otherwise answers
+/// 200 and keeps the body.
+async fn receiver(hang: Arc<AtomicBool>, got: Arc<Mutex<Vec<Value>>>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: Bytes| {
+            let (hang, got) = (hang.clone(), got.clone());
+            async move {
+                if hang.load(Ordering::SeqCst) {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                }
+                got.lock()
+                    .unwrap()
+                    .push(serde_json::from_slice(&body).unwrap());
+                "ok"
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    url
+}
+
+async fn crash_between_commit_and_delivery(database: &str) {
+    let hang = Arc::new(AtomicBool::new(true));
+    let got: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let url = receiver(hang.clone(), got.clone()).await;
+
+    let mut first = Served::start_with(database, WEBHOOK_FLAGS, &[]);
+    let (base, location, token) = (
+        first.base.clone(),
+        first.field("location id:"),
+        first.field("token:"),
+    );
+    let app = admin(
+        database,
+        &[
+            "app",
+            "create",
+            "--name",
+            "Crash receiver",
+            "--redirect-uri",
+            "https://r.example/cb",
+            "--scopes",
+            "contacts.readonly",
+            "--webhook-url",
+            &url,
+        ],
+    )
+    .unwrap();
+    let client_id = app["clientId"].as_str().unwrap();
+    admin(
+        database,
+        &[
+            "oauth",
+            "authorize",
+            "--client-id",
+            client_id,
+            "--location",
+            &location,
+            "--user",
+            "u",
+        ],
+    )
+    .unwrap();
+    let client = reqwest::Client::new();
+    let mut committed = BTreeSet::new();
+    for i in 0..8 {
+        let response = client
+            .post(format!("{base}/contacts/"))
+            .bearer_auth(&token)
+            .header("Version", "2021-07-28")
+            .json(&json!({ "locationId": location, "firstName": format!("Crash{i}") }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.unwrap();
+        committed.insert(body["contact"]["id"].as_str().unwrap().to_owned());
+    }
+    // SIGKILL: no shutdown, deliveries in flight or still queued.
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    assert!(
+        got.lock().unwrap().is_empty(),
+        "nothing was answered before the kill"
+    );
+
+    hang.store(false, Ordering::SeqCst);
+    let second = Served::start_with(database, WEBHOOK_FLAGS, &[]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let delivered = loop {
+        let bodies = got.lock().unwrap().clone();
+        let created: Vec<String> = bodies
+            .iter()
+            .filter(|b| b["type"] == "ContactCreate")
+            .map(|b| b["id"].as_str().unwrap().to_owned())
+            .collect();
+        if created.len() >= committed.len() && bodies.iter().any(|b| b["type"] == "INSTALL") {
+            // A moment more: nothing may come twice.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            break got.lock().unwrap().clone();
+        }
+        assert!(Instant::now() < deadline, "delivered only {bodies:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let created: Vec<String> = delivered
+        .iter()
+        .filter(|b| b["type"] == "ContactCreate")
+        .map(|b| b["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(created.len(), committed.len(), "each once: {created:?}");
+    assert_eq!(created.into_iter().collect::<BTreeSet<_>>(), committed);
+    let webhook_ids: BTreeSet<&str> = delivered
+        .iter()
+        .map(|b| b["webhookId"].as_str().unwrap())
+        .collect();
+    assert_eq!(webhook_ids.len(), delivered.len());
+
+    // What `hilo admin webhooks` says of it, on the database.
+    let listed = admin(
+        database,
+        &[
+            "webhooks",
+            "deliveries",
+            "--status",
+            "delivered",
+            "--event",
+            "ContactCreate",
+        ],
+    )
+    .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), committed.len());
+    let id = listed[0]["id"].as_str().unwrap();
+    let shown = admin(database, &["webhooks", "show", id]).unwrap();
+    assert_eq!(
+        shown["attemptLog"].as_array().unwrap().last().unwrap()["statusCode"],
+        200
+    );
+    admin(database, &["webhooks", "pause", "--app", client_id]).unwrap();
+    admin(database, &["webhooks", "redeliver", id]).unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        got.lock().unwrap().len(),
+        delivered.len(),
+        "paused: held back"
+    );
+    admin(database, &["webhooks", "resume", "--app", client_id]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while got.lock().unwrap().len() == delivered.len() {
+        assert!(Instant::now() < deadline, "the redelivery never came");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(got.lock().unwrap().last().unwrap()["webhookId"], id);
+    let keys = admin(database, &["webhooks", "keys"]).unwrap();
+    assert!(keys["ed25519"]["publicKeyPem"]
+        .as_str()
+        .unwrap()
+        .starts_with("-----BEGIN PUBLIC KEY-----"));
+
+    second.stop();
+}
+
+/// `kill -9` of a real `hilo serve` between committing events and delivering them: after a
+/// restart on the same database, exactly the committed events are delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_server_delivers_exactly_the_committed_events_after_restart_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("hilo-crash-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    crash_between_commit_and_delivery(&format!("sqlite://{}", dir.join("hilo.db").display())).await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_loads_fixtures_and_admin_dumps_and_loads_them_on_postgres() {
     if let Some(database) = PostgresDatabase::create("hilo_cli_fixtures").await {
         fixtures_journey(&database.url).await;
+        database.drop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_server_delivers_exactly_the_committed_events_after_restart_on_postgres() {
+    if let Some(database) = PostgresDatabase::create("hilo_crash").await {
+        crash_between_commit_and_delivery(&database.url).await;
         database.drop().await;
     }
 }

@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::Router;
 use hilo_types::bulk_tags::{BulkTagsBody, BulkTagsResponse, BulkTagsRow};
 
-use super::contacts::touch;
+use super::contacts::{enqueue_contact_event, touch};
 use super::followers::dedupe;
 use super::route;
 use super::tags::normalize_tags;
@@ -25,6 +25,7 @@ use crate::sql::{bind_list, SqlBuilder};
 use crate::state::AppState;
 use crate::trace::Reply;
 use crate::validate::{optional, required, Body, Field, Kind, NoParams, QueryParams, Schema};
+use crate::webhooks::EventKind;
 
 pub fn routes(router: Router<AppState>) -> Router<AppState> {
     route(router, Operation::BulkTags, bulk_tags)
@@ -175,6 +176,7 @@ async fn bulk_tags(
         };
         if !added.is_empty() || !removed.is_empty() {
             touch(&mut tx, location_id, &id).await?;
+            enqueue_contact_event(&mut tx, EventKind::ContactTagUpdate, location_id, &id).await?;
         }
         responses.push(BulkTagsRow::success(id, old_tags, added, removed));
     }

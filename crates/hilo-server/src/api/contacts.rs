@@ -32,6 +32,8 @@ use crate::tenancy::{find_location, ContactIdentifier, Location};
 use crate::time::{format_ms, now_ms, parse_birth_date};
 use crate::trace::Reply;
 use crate::validate::{optional, required, Body, Field, Kind, NoParams, QueryParams, Schema};
+use crate::webhooks::events::ContactFields;
+use crate::webhooks::{self, Event, EventKind};
 
 pub fn routes(router: Router<AppState>) -> Router<AppState> {
     let router = route(router, Operation::CreateContact, create_contact);
@@ -242,7 +244,7 @@ macro_rules! stored_fields {
 }
 
 /// A contact as stored. JSON-valued columns hold serialised `hilo-types` values.
-#[derive(Debug, Clone, Default, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
 pub(crate) struct ContactRow {
     id: String,
     location_id: String,
@@ -490,6 +492,41 @@ impl ContactRow {
             birth_day: birth.map(|d| d.day()),
             ..self.to_contact(tags)
         }
+    }
+
+    /// The contact as its webhook events carry it; `dndSettings` only in ContactDndUpdate.
+    fn webhook_event(&self, kind: EventKind, tags: Vec<String>) -> Event {
+        let fields = ContactFields {
+            id: self.id.clone(),
+            address1: self.address1.clone(),
+            city: self.city.clone(),
+            state: self.state.clone(),
+            company_name: self.company_name.clone(),
+            country: self.country.clone(),
+            source: self.source.clone(),
+            date_added: format_ms(self.date_added),
+            date_of_birth: self.date_of_birth_iso(),
+            dnd: self.dnd.0,
+            dnd_settings: (kind == EventKind::ContactDndUpdate).then(|| {
+                serde_json::to_value(self.dnd_settings().unwrap_or_default()).unwrap_or_default()
+            }),
+            email: self.email.clone(),
+            name: self.name.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            phone: self.phone.clone(),
+            postal_code: self.postal_code.clone(),
+            tags,
+            website: self.website.clone(),
+            attachments: Vec::new(),
+            assigned_to: self.assigned_to.clone(),
+            custom_fields: self
+                .custom_fields()
+                .into_iter()
+                .map(|f| serde_json::json!({ "id": f.id, "value": f.value }))
+                .collect(),
+        };
+        Event::of_location(kind, &self.location_id, &fields)
     }
 
     /// A row of `POST /contacts/search`: every key, `null` where empty, names lower-cased with
@@ -880,28 +917,76 @@ pub(crate) async fn insert_new(
     let mut tx = state.db.write().begin().await?;
     insert_contacts(&mut tx, std::slice::from_ref(row)).await?;
     replace_tags(&mut tx, &row.location_id, &row.id, tags).await?;
+    // Tags and DND given at creation fire ContactCreate alone (dossier §7 #5).
+    webhooks::enqueue(
+        &mut tx,
+        row.webhook_event(EventKind::ContactCreate, tags.to_vec()),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// Stores a changed contact (and its tags, when the change replaced them) as changed now;
-/// returns its tags.
+/// Stores a changed contact (and its tags, when the change replaced them) as changed now, with
+/// the events the change fires; returns its tags. `before` is the contact as it was read.
 pub(crate) async fn save_update(
     state: &AppState,
+    before: &ContactRow,
     row: &mut ContactRow,
     new_tags: Option<Vec<String>>,
 ) -> ApiResult<Vec<String>> {
     row.date_updated = now_ms();
     let mut tx = state.db.write().begin().await?;
+    let old_tags = load_tags(&mut *tx, &row.location_id, &row.id).await?;
     update_row(&mut tx, row).await?;
     if let Some(tags) = &new_tags {
         replace_tags(&mut tx, &row.location_id, &row.id, tags).await?;
     }
-    tx.commit().await?;
-    match new_tags {
-        Some(tags) => Ok(tags),
-        None => Ok(load_tags(state.db.read(), &row.location_id, &row.id).await?),
+    let tags = new_tags.unwrap_or_else(|| old_tags.clone());
+    for kind in change_events(before, row, tags != old_tags) {
+        webhooks::enqueue(&mut tx, row.webhook_event(kind, tags.clone())).await?;
     }
+    tx.commit().await?;
+    Ok(tags)
+}
+
+/// The events an update fires: ContactDndUpdate when `dnd` or `dndSettings` changed,
+/// ContactTagUpdate when the tag set did, ContactUpdate when any other field did.
+fn change_events(before: &ContactRow, after: &ContactRow, tags_changed: bool) -> Vec<EventKind> {
+    let dnd_changed = before.dnd != after.dnd || before.dnd_settings != after.dnd_settings;
+    let others = ContactRow {
+        dnd: after.dnd,
+        dnd_settings: after.dnd_settings.clone(),
+        date_updated: after.date_updated,
+        ..before.clone()
+    };
+    [
+        (others != *after, EventKind::ContactUpdate),
+        (tags_changed, EventKind::ContactTagUpdate),
+        (dnd_changed, EventKind::ContactDndUpdate),
+    ]
+    .into_iter()
+    .filter_map(|(fired, kind)| fired.then_some(kind))
+    .collect()
+}
+
+/// Fires `kind` for the contact as it stands in `tx` (after a change to its tags, say).
+pub(crate) async fn enqueue_contact_event(
+    tx: &mut sqlx::AnyConnection,
+    kind: EventKind,
+    location_id: &str,
+    contact_id: &str,
+) -> Result<(), sqlx::Error> {
+    let row: Option<ContactRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM contacts WHERE location_id = $1 AND id = $2"
+    ))
+    .bind(location_id)
+    .bind(contact_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else { return Ok(()) };
+    let tags = load_tags(&mut *tx, location_id, contact_id).await?;
+    webhooks::enqueue(tx, row.webhook_event(kind, tags)).await
 }
 
 /// Marks a contact as changed now (tag and sub-resource writes do).
@@ -975,7 +1060,7 @@ async fn update_contact(
     let new_tags = apply_contact_change(&state.db, &mut row, change, &location).await?;
     // The create rule holds for a changed email or phone too (dossier §7 #7).
     reject_duplicate(&state, &location, &row, Some(&before)).await?;
-    let tags = save_update(&state, &mut row, new_tags).await?;
+    let tags = save_update(&state, &before, &mut row, new_tags).await?;
     let contact = contact_view(&state, &row, tags).await?;
     Ok(Reply::ok(UpdateContactResponse {
         succeded: true,
@@ -992,6 +1077,7 @@ async fn delete_contact(
     let row = load_contact(&state, &auth, &contact_id).await?;
     // The contact and everything under it go together or not at all.
     let mut tx = state.db.write().begin().await?;
+    enqueue_contact_event(&mut tx, EventKind::ContactDelete, &row.location_id, &row.id).await?;
     for table in [
         "contact_tags",
         "tasks",

@@ -190,8 +190,9 @@ async fn upsert_contact(
         }
         if let Some(id) = matched {
             let mut row = load_contact(&state, &auth, &id).await?;
+            let before = row.clone();
             let new_tags = apply_contact_change(&state.db, &mut row, change, &location).await?;
-            let tags = save_update(&state, &mut row, new_tags).await?;
+            let tags = save_update(&state, &before, &mut row, new_tags).await?;
             return Ok(Reply::ok(UpsertContactResponse {
                 new: false,
                 succeded: true,

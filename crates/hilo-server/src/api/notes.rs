@@ -17,6 +17,8 @@ use crate::state::AppState;
 use crate::time::{format_ms, now_ms};
 use crate::trace::Reply;
 use crate::validate::{optional, required, Body, Field, Kind, NoParams, QueryParams, Schema};
+use crate::webhooks::events::NoteFields;
+use crate::webhooks::{self, Event, EventKind};
 
 pub fn routes(router: Router<AppState>) -> Router<AppState> {
     let router = route(router, Operation::ListNotes, list_notes);
@@ -70,6 +72,17 @@ impl NoteRow {
             color: self.color.clone(),
             pinned: self.pinned.0,
         }
+    }
+
+    /// The note as its events carry it: `userId` and `title` stay out (dossier §6.2).
+    fn webhook_event(&self, kind: EventKind, location_id: &str) -> Event {
+        let fields = NoteFields {
+            id: self.id.clone(),
+            body: self.body.clone(),
+            contact_id: self.contact_id.clone(),
+            date_added: format_ms(self.date_added),
+        };
+        Event::of_location(kind, location_id, &fields)
     }
 }
 
@@ -147,6 +160,11 @@ async fn create_note(
     .execute(&mut *tx)
     .await?;
     touch(&mut tx, &auth.location_id, &row.contact_id).await?;
+    webhooks::enqueue(
+        &mut tx,
+        row.webhook_event(EventKind::NoteCreate, &auth.location_id),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Reply::created(NoteResponse {
         note: row.to_note(),
@@ -191,6 +209,7 @@ async fn update_note(
     if let Some(pinned) = change.pinned {
         row.pinned = Flag(pinned);
     }
+    let mut tx = state.db.write().begin().await?;
     sqlx::query(
         "UPDATE notes SET body = $1, user_id = $2, title = $3, color = $4, pinned = $5, date_updated = $6 \
          WHERE location_id = $7 AND contact_id = $8 AND id = $9",
@@ -204,8 +223,14 @@ async fn update_note(
     .bind(&auth.location_id)
     .bind(&row.contact_id)
     .bind(&row.id)
-    .execute(state.db.write())
+    .execute(&mut *tx)
     .await?;
+    webhooks::enqueue(
+        &mut tx,
+        row.webhook_event(EventKind::NoteUpdate, &auth.location_id),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(Reply::ok(NoteResponse {
         note: row.to_note(),
     }))
@@ -218,11 +243,18 @@ async fn delete_note(
     _: QueryParams<NoParams>,
 ) -> ApiResult<Reply<SuccededResponse>> {
     let row = load_note(&state, &auth, &contact_id, &note_id).await?;
+    let mut tx = state.db.write().begin().await?;
     sqlx::query("DELETE FROM notes WHERE location_id = $1 AND contact_id = $2 AND id = $3")
         .bind(&auth.location_id)
         .bind(&row.contact_id)
         .bind(&row.id)
-        .execute(state.db.write())
+        .execute(&mut *tx)
         .await?;
+    webhooks::enqueue(
+        &mut tx,
+        row.webhook_event(EventKind::NoteDelete, &auth.location_id),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(Reply::ok(SuccededResponse { succeded: true }))
 }

@@ -9,8 +9,8 @@ use axum::Router;
 use hilo_types::contacts::{TagsAddedResponse, TagsBody, TagsRemovedResponse};
 use sqlx::{AnyConnection, AnyPool};
 
-use super::contact_lists::TAGS;
-use super::contacts::require_contact;
+use super::contact_lists::{Changed, TAGS};
+use super::contacts::{enqueue_contact_event, require_contact};
 use super::route;
 use crate::auth::Auth;
 use crate::endpoints::Operation;
@@ -18,6 +18,7 @@ use crate::error::ApiResult;
 use crate::state::AppState;
 use crate::trace::Reply;
 use crate::validate::{required, Body, Field, Kind, NoParams, QueryParams, Schema};
+use crate::webhooks::EventKind;
 
 pub fn routes(router: Router<AppState>) -> Router<AppState> {
     let router = route(router, Operation::AddTags, add_tags);
@@ -94,6 +95,35 @@ pub(crate) async fn insert_tags(
     TAGS.insert_new(tx, location_id, contacts).await
 }
 
+/// Adds or removes `tags` in one transaction; a change fires ContactTagUpdate.
+async fn change_tags(
+    state: &AppState,
+    auth: &Auth,
+    contact_id: &str,
+    tags: &[String],
+    add: bool,
+) -> ApiResult<Changed> {
+    require_contact(state, auth, contact_id).await?;
+    let (location_id, tags) = (auth.location_id.as_str(), normalize_tags(tags));
+    let mut tx = state.db.write().begin().await?;
+    let changed = if add {
+        TAGS.add(&mut tx, location_id, contact_id, tags).await?
+    } else {
+        TAGS.remove(&mut tx, location_id, contact_id, tags).await?
+    };
+    if !changed.changed.is_empty() {
+        enqueue_contact_event(
+            &mut tx,
+            EventKind::ContactTagUpdate,
+            location_id,
+            contact_id,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(changed)
+}
+
 async fn add_tags(
     State(state): State<AppState>,
     auth: Auth,
@@ -101,17 +131,7 @@ async fn add_tags(
     _: QueryParams<NoParams>,
     Body(body): Body<TagsBody>,
 ) -> ApiResult<Reply<TagsAddedResponse>> {
-    require_contact(&state, &auth, &contact_id).await?;
-    let mut tx = state.db.write().begin().await?;
-    let added = TAGS
-        .add(
-            &mut tx,
-            &auth.location_id,
-            &contact_id,
-            normalize_tags(&body.tags),
-        )
-        .await?;
-    tx.commit().await?;
+    let added = change_tags(&state, &auth, &contact_id, &body.tags, true).await?;
     Ok(Reply::created(TagsAddedResponse {
         tags: added.all,
         tags_added: added.changed,
@@ -125,17 +145,7 @@ async fn remove_tags(
     _: QueryParams<NoParams>,
     Body(body): Body<TagsBody>,
 ) -> ApiResult<Reply<TagsRemovedResponse>> {
-    require_contact(&state, &auth, &contact_id).await?;
-    let mut tx = state.db.write().begin().await?;
-    let removed = TAGS
-        .remove(
-            &mut tx,
-            &auth.location_id,
-            &contact_id,
-            normalize_tags(&body.tags),
-        )
-        .await?;
-    tx.commit().await?;
+    let removed = change_tags(&state, &auth, &contact_id, &body.tags, false).await?;
     Ok(Reply::ok(TagsRemovedResponse {
         tags: removed.all,
         tags_removed: removed.changed,

@@ -20,6 +20,8 @@ use crate::state::AppState;
 use crate::time::{format_ms, now_ms, parse_datetime_ms};
 use crate::trace::Reply;
 use crate::validate::{optional, required, Body, Field, Kind, NoParams, QueryParams, Schema};
+use crate::webhooks::events::TaskFields;
+use crate::webhooks::{self, Event, EventKind};
 
 pub fn routes(router: Router<AppState>) -> Router<AppState> {
     let router = route(router, Operation::ListTasks, list_tasks);
@@ -85,6 +87,7 @@ struct TaskRow {
     assigned_to: Option<String>,
     due_date: i64,
     completed: Flag,
+    date_added: i64,
 }
 
 impl TaskRow {
@@ -99,9 +102,22 @@ impl TaskRow {
             contact_id: self.contact_id.clone(),
         }
     }
+
+    fn webhook_event(&self, kind: EventKind, location_id: &str) -> Event {
+        let fields = TaskFields {
+            id: self.id.clone(),
+            assigned_to: self.assigned_to.clone(),
+            body: self.body.clone(),
+            contact_id: self.contact_id.clone(),
+            title: self.title.clone(),
+            date_added: format_ms(self.date_added),
+            due_date: format_ms(self.due_date),
+        };
+        Event::of_location(kind, location_id, &fields)
+    }
 }
 
-const COLUMNS: &str = "id, contact_id, title, body, assigned_to, due_date, completed";
+const COLUMNS: &str = "id, contact_id, title, body, assigned_to, due_date, completed, date_added";
 
 fn due_date(s: &str) -> ApiResult<i64> {
     parse_datetime_ms(s)
@@ -165,6 +181,7 @@ async fn create_task(
         assigned_to: body.assigned_to,
         due_date: due_date(&body.due_date)?,
         completed: Flag(body.completed),
+        date_added: now,
     };
     let mut tx = state.db.write().begin().await?;
     sqlx::query(
@@ -183,6 +200,11 @@ async fn create_task(
     .execute(&mut *tx)
     .await?;
     touch(&mut tx, &auth.location_id, &row.contact_id).await?;
+    webhooks::enqueue(
+        &mut tx,
+        row.webhook_event(EventKind::TaskCreate, &auth.location_id),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Reply::created(TaskResponse {
         task: row.to_task(),
@@ -201,7 +223,10 @@ async fn get_task(
     }))
 }
 
-async fn save(state: &AppState, auth: &Auth, row: &TaskRow) -> ApiResult<()> {
+/// Stores a changed task; a task that was open and is now completed fires TaskComplete (there
+/// is no TaskUpdate event).
+async fn save(state: &AppState, auth: &Auth, row: &TaskRow, was_completed: bool) -> ApiResult<()> {
+    let mut tx = state.db.write().begin().await?;
     sqlx::query(
         "UPDATE tasks SET title = $1, body = $2, assigned_to = $3, due_date = $4, completed = $5, date_updated = $6 \
          WHERE location_id = $7 AND contact_id = $8 AND id = $9",
@@ -215,8 +240,13 @@ async fn save(state: &AppState, auth: &Auth, row: &TaskRow) -> ApiResult<()> {
     .bind(&auth.location_id)
     .bind(&row.contact_id)
     .bind(&row.id)
-    .execute(state.db.write())
+    .execute(&mut *tx)
     .await?;
+    if row.completed.0 && !was_completed {
+        let event = row.webhook_event(EventKind::TaskComplete, &auth.location_id);
+        webhooks::enqueue(&mut tx, event).await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 
@@ -228,6 +258,7 @@ async fn update_task(
     Body(change): Body<UpdateTask>,
 ) -> ApiResult<Reply<TaskResponse>> {
     let mut row = load_task(&state, &auth, &contact_id, &task_id).await?;
+    let was_completed = row.completed.0;
     if let Some(title) = change.title {
         row.title = title;
     }
@@ -244,7 +275,7 @@ async fn update_task(
     if let Some(completed) = change.completed.or(change.status.map(|s| s == "completed")) {
         row.completed = Flag(completed);
     }
-    save(&state, &auth, &row).await?;
+    save(&state, &auth, &row, was_completed).await?;
     Ok(Reply::ok(TaskResponse {
         task: row.to_task(),
     }))
@@ -258,8 +289,9 @@ async fn complete_task(
     Body(body): Body<UpdateTaskCompleted>,
 ) -> ApiResult<Reply<TaskResponse>> {
     let mut row = load_task(&state, &auth, &contact_id, &task_id).await?;
+    let was_completed = row.completed.0;
     row.completed = Flag(body.completed);
-    save(&state, &auth, &row).await?;
+    save(&state, &auth, &row, was_completed).await?;
     Ok(Reply::ok(TaskResponse {
         task: row.to_task(),
     }))
@@ -272,11 +304,18 @@ async fn delete_task(
     _: QueryParams<NoParams>,
 ) -> ApiResult<Reply<SuccededResponse>> {
     let row = load_task(&state, &auth, &contact_id, &task_id).await?;
+    let mut tx = state.db.write().begin().await?;
     sqlx::query("DELETE FROM tasks WHERE location_id = $1 AND contact_id = $2 AND id = $3")
         .bind(&auth.location_id)
         .bind(&row.contact_id)
         .bind(&row.id)
-        .execute(state.db.write())
+        .execute(&mut *tx)
         .await?;
+    webhooks::enqueue(
+        &mut tx,
+        row.webhook_event(EventKind::TaskDelete, &auth.location_id),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(Reply::ok(SuccededResponse { succeded: true }))
 }

@@ -13,6 +13,8 @@ use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
 use crate::time::now_ms;
+use crate::webhooks::events::{AppInstallFields, AppUninstallFields};
+use crate::webhooks::{self, Event, EventKind};
 
 /// Where an install goes.
 #[derive(Debug, Clone)]
@@ -261,6 +263,23 @@ async fn upsert_installation(
     .bind(scopes.join(" "))
     .bind(now)
     .execute(&mut **tx)
+    .await?;
+    let company_name: String = sqlx::query_scalar("SELECT name FROM companies WHERE id = $1")
+        .bind(company_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let fields = AppInstallFields {
+        app_id: app_id.to_owned(),
+        location_id: location_id.map(str::to_owned),
+        company_id: company_id.to_owned(),
+        user_id: Some(user_id.to_owned()),
+        is_whitelabel_company: false,
+        company_name,
+    };
+    webhooks::enqueue(
+        tx,
+        Event::for_app(EventKind::AppInstall, app_id, location_id, &fields),
+    )
     .await?;
     Ok(id)
 }
@@ -649,6 +668,32 @@ pub async fn uninstall(
         query = query.bind(location_id);
     }
     let done = query.execute(&mut *tx).await?;
+    // One UNINSTALL per installation ended: the agency's names the agency, a location's the
+    // location (AppUninstall.md).
+    let sql =
+        format!("SELECT location_id FROM app_installations WHERE uninstalled_at = $1 AND {scope}");
+    let mut query = sqlx::query_scalar(&sql)
+        .bind(now)
+        .bind(app_id)
+        .bind(company_id);
+    if let Some(location_id) = location_id {
+        query = query.bind(location_id);
+    }
+    let ended: Vec<Option<String>> = query.fetch_all(&mut *tx).await?;
+    for location in ended {
+        let fields = AppUninstallFields {
+            app_id: app_id.to_owned(),
+            company_id: location.is_none().then(|| company_id.to_owned()),
+            location_id: location.clone(),
+        };
+        let event = Event::for_app(
+            EventKind::AppUninstall,
+            app_id,
+            location.as_deref(),
+            &fields,
+        );
+        webhooks::enqueue(&mut tx, event).await?;
+    }
     tx.commit().await?;
     if done.rows_affected() == 0 {
         return Ok(false);

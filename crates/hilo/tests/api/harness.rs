@@ -8,6 +8,8 @@ use hilo_server::endpoints::Scope;
 use hilo_server::oauth::OAuthSettings;
 use hilo_server::ratelimit::{RateLimiter, RateLimits};
 use hilo_server::tenancy::{self, Location, TokenOwner};
+use hilo_server::webhooks::dispatch::Dispatcher;
+use hilo_server::webhooks::WebhookSettings;
 use hilo_server::{AppState, Db};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -36,6 +38,10 @@ pub struct TestServer {
     pub businesses_only_token: String,
     pub contacts_only_token: String,
     pub revoked_token: String,
+    /// The database URL, for a second process's worth of state on the same database.
+    pub database_url: String,
+    /// The webhook dispatcher of servers started with one: it runs as long as the server.
+    _dispatcher: Option<Dispatcher>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     cleanup: Cleanup,
 }
@@ -64,12 +70,23 @@ impl TestServer {
 
     /// The same, with other OAuth lifetimes.
     pub async fn start_with(backend: Backend, oauth: OAuthSettings) -> Option<TestServer> {
-        TestServer::start_configured(backend, oauth, roomy_limits(), None).await
+        TestServer::start_configured(backend, oauth, roomy_limits(), None, None).await
     }
 
     /// The same, counting requests with `limiter`.
     pub async fn start_limited(backend: Backend, limiter: RateLimiter) -> Option<TestServer> {
-        TestServer::start_configured(backend, OAuthSettings::default(), limiter, None).await
+        TestServer::start_configured(backend, OAuthSettings::default(), limiter, None, None).await
+    }
+
+    /// A server delivering webhooks as `settings` say, its control plane taking `admin_key`.
+    pub async fn start_webhooks(
+        backend: Backend,
+        settings: WebhookSettings,
+        admin_key: &str,
+    ) -> Option<TestServer> {
+        let limiter = roomy_limits();
+        let oauth = OAuthSettings::default();
+        TestServer::start_configured(backend, oauth, limiter, Some(admin_key), Some(settings)).await
     }
 
     async fn start_configured(
@@ -77,6 +94,7 @@ impl TestServer {
         oauth: OAuthSettings,
         limiter: RateLimiter,
         admin_key: Option<&str>,
+        webhooks: Option<WebhookSettings>,
     ) -> Option<TestServer> {
         let (url, cleanup) = match backend {
             Backend::Sqlite => {
@@ -170,6 +188,10 @@ impl TestServer {
         if let Some(key) = admin_key {
             state = state.with_admin_key(key);
         }
+        let dispatcher = webhooks.map(|settings| {
+            state = state.clone().with_webhook_settings(settings);
+            Dispatcher::start(state.clone()).unwrap()
+        });
         let app = hilo_server::app(state, 64 * 1024);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(hilo_server::serve(listener, app, async {
@@ -188,6 +210,8 @@ impl TestServer {
             businesses_only_token,
             contacts_only_token,
             revoked_token,
+            database_url: url,
+            _dispatcher: dispatcher,
             shutdown: Some(tx),
             cleanup,
         })
@@ -401,8 +425,8 @@ impl TestServer {
         limiter: RateLimiter,
         admin_key: &str,
     ) -> Option<TestServer> {
-        TestServer::start_configured(backend, OAuthSettings::default(), limiter, Some(admin_key))
-            .await
+        let oauth = OAuthSettings::default();
+        TestServer::start_configured(backend, oauth, limiter, Some(admin_key), None).await
     }
 }
 

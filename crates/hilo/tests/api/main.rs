@@ -27,3 +27,4 @@ mod schema;
 mod search;
 mod tags;
 mod tasks;
+mod webhooks;
