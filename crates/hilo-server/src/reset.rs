@@ -34,7 +34,11 @@ const LOCATION_TABLES: [&str; 12] = [
 
 /// Every other table of an agency's, children before the rows they point at (`server_keys`
 /// is the server's own and stays).
-const AGENCY_TABLES: [&str; 9] = [
+const AGENCY_TABLES: [&str; 12] = [
+    // The webhook outbox points at apps; after a full reset nothing of it is due any more.
+    "webhook_attempts",
+    "webhook_deliveries",
+    "webhook_events",
     "user_sessions",
     "oauth_refresh_tokens",
     "oauth_codes",

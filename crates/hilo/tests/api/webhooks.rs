@@ -589,4 +589,22 @@ both! {
         assert!(installs.iter().any(|b| b.get("locationId").is_none() && b["companyId"] == s.location.company_id.as_str()));
         assert!(installs.iter().any(|b| b["locationId"] == s.loc()));
     }
+
+    async fn a_full_reset_empties_the_outbox(backend) {
+        let Some(s) = start(backend, fast()).await else { return };
+        let receiver = Receiver::start().await;
+        let app = install(&s, &receiver.url, &["contacts.readonly"]).await;
+        s.contact(json!({ "firstName": "Ada" })).await;
+        receiver.wait_for(1, |b| b["type"] == "ContactCreate").await;
+        let (status, deliveries) = admin(&s, Method::GET, &format!("/hilo/admin/webhooks/deliveries?appId={}", app.id)).await;
+        assert_eq!(status, StatusCode::OK, "{deliveries}");
+        let request = s.client.post(format!("{}/hilo/admin/reset", s.base)).bearer_auth(ADMIN_KEY).json(&json!({ "all": true }));
+        let (status, reset) = s.send(request).await;
+        assert_eq!(status, StatusCode::OK, "{reset}");
+        assert!(reset["removed"]["webhook_deliveries"].as_u64().unwrap() >= 1, "{reset}");
+        for table in ["webhook_events", "webhook_deliveries", "webhook_attempts"] {
+            let left: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(s.db.read()).await.unwrap();
+            assert_eq!(left, 0, "{table}");
+        }
+    }
 }
