@@ -43,6 +43,8 @@ hilo_serve_start() {
   trap hilo_serve_stop EXIT
   database_url="sqlite://$hilo_work/hilo.db"
 
+  # The banner exists before the server opens it, so the first read below cannot fail.
+  : >"$hilo_work/banner"
   "$hilo" serve --listen 127.0.0.1:0 --database "$database_url" "$@" \
     >"$hilo_work/banner" 2>"$hilo_work/log" &
   hilo_server_pid=$!
