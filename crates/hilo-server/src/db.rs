@@ -38,7 +38,7 @@ impl Backend {
 
     /// The engine behind a connection.
     pub fn of(connection: &sqlx::AnyConnection) -> Self {
-        if connection.backend_name() == "SQLite" {
+        if connection.backend_name() == <sqlx::Sqlite as sqlx::Database>::NAME {
             Backend::Sqlite
         } else {
             Backend::Postgres

@@ -71,43 +71,10 @@ struct SeedFields {
 
 impl SeedFields {
     async fn find_or_create(db: &Db, location_id: &str) -> anyhow::Result<SeedFields> {
-        let mut ids = Vec::new();
-        for (name, key, data_type, options) in [
-            ("Lead score", "lead_score", "NUMERICAL", None),
-            ("Plan", "plan", "SINGLE_OPTIONS", Some(PLANS)),
-            ("Renewal date", "renewal_date", "DATE", None),
-        ] {
-            let existing: Option<String> = sqlx::query_scalar(
-                "SELECT id FROM custom_fields WHERE location_id = $1 AND field_key = $2",
-            )
-            .bind(location_id)
-            .bind(format!("contact.{key}"))
-            .fetch_optional(db.read())
-            .await?;
-            let id = match existing {
-                Some(id) => id,
-                None => {
-                    let body = CreateCustomField {
-                        name: name.to_owned(),
-                        data_type: data_type.to_owned(),
-                        field_key: Some(format!("contact.{key}")),
-                        options: options.map(|o| o.iter().map(|s| (*s).to_owned()).collect()),
-                        ..CreateCustomField::default()
-                    };
-                    create_field(db, location_id.to_owned(), body)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("seed custom field refused: {e}"))?
-                        .id
-                }
-            };
-            ids.push(id);
-        }
-        let [lead_score, plan, renewal_date] = <[String; 3]>::try_from(ids)
-            .map_err(|_| anyhow::anyhow!("three seed custom fields expected"))?;
         Ok(SeedFields {
-            lead_score,
-            plan,
-            renewal_date,
+            lead_score: field_id(db, location_id, "Lead score", "NUMERICAL", &[]).await?,
+            plan: field_id(db, location_id, "Plan", "SINGLE_OPTIONS", PLANS).await?,
+            renewal_date: field_id(db, location_id, "Renewal date", "DATE", &[]).await?,
         })
     }
 
@@ -191,6 +158,38 @@ fn generate(rng: &mut StdRng, serial: u64, run: u32) -> CreateContact {
         tags: Some(tags),
         ..CreateContact::default()
     }
+}
+
+/// The id of the location's contact field `name` (keyed from the name), created if missing.
+async fn field_id(
+    db: &Db,
+    location_id: &str,
+    name: &str,
+    data_type: &str,
+    options: &[&str],
+) -> anyhow::Result<String> {
+    let key = format!("contact.{}", crate::custom_fields::slug(name));
+    let existing: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM custom_fields WHERE location_id = $1 AND field_key = $2",
+    )
+    .bind(location_id)
+    .bind(&key)
+    .fetch_optional(db.read())
+    .await?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    let body = CreateCustomField {
+        name: name.to_owned(),
+        data_type: data_type.to_owned(),
+        field_key: Some(key),
+        options: (!options.is_empty()).then(|| options.iter().map(|s| (*s).to_owned()).collect()),
+        ..CreateCustomField::default()
+    };
+    let field = create_field(db, location_id.to_owned(), body)
+        .await
+        .map_err(|e| anyhow::anyhow!("seed custom field refused: {e}"))?;
+    Ok(field.id)
 }
 
 /// One batch of rows, with each row's tags.

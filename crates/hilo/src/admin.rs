@@ -824,7 +824,13 @@ async fn webhooks(
             (json!(detail), text)
         }
         WebhooksCommand::Redeliver { id } => {
-            let delivery = inspect::redeliver(db, &id, hilo_server::time::now_ms()).await?;
+            let delivery = match inspect::redeliver(db, &id, hilo_server::time::now_ms()).await? {
+                inspect::Redelivery::Queued(delivery) => *delivery,
+                inspect::Redelivery::Sending => {
+                    anyhow::bail!("delivery {id} is being sent right now; try again shortly")
+                }
+                inspect::Redelivery::Missing => anyhow::bail!("no webhook delivery with id {id}"),
+            };
             let text = format!("delivery {} queued again", delivery.id);
             (json!(delivery), text)
         }

@@ -1122,15 +1122,18 @@ pub(crate) fn push_text_query(sql: &mut SqlBuilder, query: &str, scope: SqlScope
     let digits: String = query.chars().filter(char::is_ascii_digit).collect();
     let digits = (!digits.is_empty()).then(|| like_contains(&digits));
     sql.push("contacts.id IN (");
-    match (scope.backend, text_index_query(query)) {
-        (Backend::Sqlite, Some(fts)) => {
+    let indexed = (scope.backend == Backend::Sqlite)
+        .then(|| text_index_query(query))
+        .flatten();
+    match indexed {
+        Some(fts) => {
             sql.push(
                 "SELECT c.id FROM contacts_text JOIN contacts c ON c.rowid = contacts_text.rowid \
                  WHERE contacts_text MATCH ",
             )
             .bind_text(fts);
         }
-        _ => {
+        None => {
             sql.push("SELECT c.id FROM contacts c WHERE 1 = 1");
         }
     }

@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 
-use super::inspect::{self, Delivery, DeliveryDetail, Filter, STATUSES};
+use super::inspect::{self, Delivery, DeliveryDetail, Filter, Redelivery, STATUSES};
 use super::signing::PublicKeys;
 use crate::control::Admin;
 use crate::error::{ApiError, ApiResult};
@@ -113,14 +113,18 @@ async fn redeliver(
     _admin: Admin,
     Path(id): Path<String>,
 ) -> ApiResult<Reply<Redelivered>> {
-    if inspect::detail(&state.db, &id).await?.is_none() {
-        return Err(not_found(&id));
+    match inspect::redeliver(&state.db, &id, state.clock.now_ms()).await? {
+        Redelivery::Queued(delivery) => {
+            state.webhooks.wake();
+            Ok(Reply::ok(Redelivered {
+                delivery: *delivery,
+            }))
+        }
+        Redelivery::Sending => Err(ApiError::bad_request(format!(
+            "delivery {id} is being sent right now; try again shortly"
+        ))),
+        Redelivery::Missing => Err(not_found(&id)),
     }
-    let delivery = inspect::redeliver(&state.db, &id, state.clock.now_ms())
-        .await
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    state.webhooks.wake();
-    Ok(Reply::ok(Redelivered { delivery }))
 }
 
 #[derive(Serialize)]

@@ -146,7 +146,16 @@ pub async fn detail(db: &Db, id: &str) -> anyhow::Result<Option<DeliveryDetail>>
 
 /// Queues a delivery again, due at `now` (its `webhookId` stays, so receivers that already
 /// have it can tell). One being sent right now is refused.
-pub async fn redeliver(db: &Db, id: &str, now: i64) -> anyhow::Result<Delivery> {
+/// What asking for a delivery again did.
+#[derive(Debug)]
+pub enum Redelivery {
+    Queued(Box<Delivery>),
+    /// An attempt is in flight; asking again after it ends works.
+    Sending,
+    Missing,
+}
+
+pub async fn redeliver(db: &Db, id: &str, now: i64) -> anyhow::Result<Redelivery> {
     let queued = sqlx::query(
         "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1, queued_at = $1, \
          last_error = NULL WHERE id = $2 AND status <> 'sending'",
@@ -156,11 +165,11 @@ pub async fn redeliver(db: &Db, id: &str, now: i64) -> anyhow::Result<Delivery> 
     .execute(db.write())
     .await?;
     let found = detail(db, id).await?;
-    match found {
-        Some(found) if queued.rows_affected() == 1 => Ok(found.delivery),
-        Some(_) => anyhow::bail!("delivery {id} is being sent right now; try again shortly"),
-        None => anyhow::bail!("no webhook delivery with id {id}"),
-    }
+    Ok(match found {
+        Some(found) if queued.rows_affected() == 1 => Redelivery::Queued(Box::new(found.delivery)),
+        Some(_) => Redelivery::Sending,
+        None => Redelivery::Missing,
+    })
 }
 
 /// Pauses (or resumes) an app's deliveries; false when no such app.
