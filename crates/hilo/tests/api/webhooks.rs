@@ -477,8 +477,13 @@ both! {
         assert_eq!(status, StatusCode::OK, "{body}");
         let both = receiver.wait_for(2, |b| b["type"] == "ContactCreate").await;
         assert_eq!(both[1]["webhookId"], id.as_str());
-        let (status, _) = admin(&s, Method::POST, "/hilo/admin/webhooks/deliveries/nope/redeliver").await;
+        let (status, body) = admin(&s, Method::POST, "/hilo/admin/webhooks/deliveries/nope/redeliver").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["message"], "Webhook delivery not found for id:nope", "{body}");
+        let (status, body) = admin(&s, Method::GET, "/hilo/admin/webhooks/deliveries/nope").await;
+        assert_eq!((status, body["statusCode"].clone()), (StatusCode::BAD_REQUEST, json!(400)));
+        let (status, body) = admin(&s, Method::POST, "/hilo/admin/webhooks/apps/nope/pause").await;
+        assert_eq!((status, body["message"].clone()), (StatusCode::BAD_REQUEST, json!("App not found for id:nope")));
         // The admin API wants the admin key; the public keys do not.
         let response = s.client.get(format!("{}/hilo/admin/webhooks/deliveries", s.base)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
