@@ -239,6 +239,12 @@ impl Client {
         }
     }
 
+    /// The bearer token the next request would carry, refreshing OAuth tokens first when they
+    /// are about to expire (or are not known yet: an `expires_at` of 0).
+    pub async fn access_token(&self) -> Result<String, Error> {
+        self.bearer().await
+    }
+
     async fn execute(
         &self,
         method: &Method,

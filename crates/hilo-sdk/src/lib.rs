@@ -25,7 +25,7 @@ mod pacing;
 mod retry;
 
 pub use auth::{OAuthApp, OAuthTokens, TokenSink, UserType};
-pub use client::{Client, ClientBuilder, Request, Response};
+pub use client::{Client, ClientBuilder, Method, Request, Response};
 pub use error::{ApiError, Error};
 pub use pacing::RateLimitState;
 pub use retry::RetryPolicy;

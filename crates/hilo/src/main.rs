@@ -2,6 +2,8 @@
 //! manages agencies, locations and tokens in the same database, also while the server runs.
 
 mod admin;
+mod api;
+mod profile;
 mod remote;
 
 use std::net::SocketAddr;
@@ -37,6 +39,10 @@ enum Command {
     Serve(ServeArgs),
     /// Manage agencies, locations and tokens.
     Admin(admin::AdminArgs),
+    /// Store a profile (base URL + token) for `hilo api`.
+    Login(api::LoginArgs),
+    /// An authenticated request with a stored profile, like curl: `hilo api GET /contacts/ID`.
+    Api(api::ApiArgs),
 }
 
 #[derive(clap::Args)]
@@ -190,6 +196,8 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
         Command::Admin(args) => admin::run(args).await,
+        Command::Login(args) => api::login(args).await,
+        Command::Api(args) => api::api(args).await,
     }
 }
 

@@ -1360,3 +1360,186 @@ async fn killed_server_delivers_exactly_the_committed_events_after_restart_on_po
         database.drop().await;
     }
 }
+
+/// `hilo api` with a profile file: the profile's arguments, then the request's.
+fn hilo_api(config: &std::path::Path, args: &[&str]) -> (bool, Value, String) {
+    let output = Command::new(HILO)
+        .arg("api")
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let body = if output.stdout.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.success(), body, stderr)
+}
+
+fn stored_profiles(config: &std::path::Path) -> toml::Table {
+    toml::from_str(&std::fs::read_to_string(config).unwrap()).unwrap()
+}
+
+/// A client of the server, not of its database: one engine shows what the commands do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_stores_profiles_and_api_calls_with_them() {
+    let dir = std::env::temp_dir().join(format!("hilo-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let database = format!("sqlite://{}", dir.join("hilo.db").display());
+    let config = dir.join("profiles").join("config.toml");
+    let served = Served::start(&database);
+    let (base, location, token) = (
+        served.base.clone(),
+        served.field("location id:"),
+        served.field("token:"),
+    );
+
+    // A private token, given on standard input so it stays out of the shell's history.
+    let mut login = Command::new(HILO)
+        .args(["login", "--base-url", &base, "--token", "-", "--config"])
+        .arg(&config)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    writeln!(login.stdin.take().unwrap(), "{token}").unwrap();
+    assert!(login.wait().unwrap().success());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&config).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the profile file holds secrets");
+    }
+    assert_eq!(
+        stored_profiles(&config)["profiles"]["default"]["token"].as_str(),
+        Some(token.as_str())
+    );
+
+    let data = json!({ "locationId": location, "firstName": "Ada", "email": "ada@example.com" });
+    let (ok, created, stderr) = hilo_api(
+        &config,
+        &["POST", "/contacts/", "--data", &data.to_string()],
+    );
+    assert!(ok, "{stderr}");
+    let id = created["contact"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["contact"]["email"], "ada@example.com");
+    let (ok, got, _) = hilo_api(&config, &["get", &format!("/contacts/{id}")]);
+    assert!(ok);
+    assert_eq!(got["contact"]["id"], id.as_str());
+    assert_eq!(got["contact"]["firstName"], "Ada");
+    let listed = format!("/contacts/?locationId={location}&query=ada");
+    let (ok, list, _) = hilo_api(&config, &["GET", &listed, "--include"]);
+    assert!(ok);
+    assert_eq!(list["contacts"][0]["id"], id.as_str());
+
+    // A refusal: HighLevel's body on standard output, the status on standard error, exit 1.
+    let (ok, refused, stderr) = hilo_api(&config, &["GET", "/contacts/no-such-contact"]);
+    assert!(!ok);
+    assert_eq!(refused["statusCode"], 400);
+    assert!(stderr.contains("HTTP 400"), "{stderr}");
+    let (ok, _, stderr) = hilo_api(&config, &["GET", "/contacts/x", "--profile", "nobody"]);
+    assert!(!ok);
+    assert!(stderr.contains("hilo login --profile nobody"), "{stderr}");
+    let (ok, _, stderr) = hilo_api(&config, &["POST", "/contacts/", "--data", "{not json"]);
+    assert!(!ok);
+    assert!(stderr.contains("--data is not JSON"), "{stderr}");
+
+    // An OAuth profile: login refreshes at once, and each rotated pair is written back.
+    let app = admin(
+        &database,
+        &[
+            "app",
+            "create",
+            "--name",
+            "CLI",
+            "--redirect-uri",
+            "https://cli.example/cb",
+            "--scopes",
+            "contacts.readonly contacts.write",
+        ],
+    )
+    .unwrap();
+    let (client_id, secret) = (
+        app["clientId"].as_str().unwrap(),
+        app["clientSecret"].as_str().unwrap(),
+    );
+    let code = admin(
+        &database,
+        &[
+            "oauth",
+            "authorize",
+            "--client-id",
+            client_id,
+            "--location",
+            &location,
+        ],
+    )
+    .unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let exchange: Value = reqwest::Client::new()
+        .post(format!("{base}/oauth/token"))
+        .form(&[
+            ("client_id", client_id),
+            ("client_secret", secret),
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("user_type", "Location"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first_refresh = exchange["refresh_token"].as_str().unwrap();
+    let status = Command::new(HILO)
+        .args(["login", "--profile", "app", "--base-url", &base])
+        .args(["--client-id", client_id, "--client-secret", secret])
+        .args(["--refresh-token", first_refresh, "--config"])
+        .arg(&config)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let stored = stored_profiles(&config);
+    let tokens = &stored["profiles"]["app"]["oauth"]["tokens"];
+    let rotated = tokens["refreshToken"].as_str().unwrap().to_owned();
+    assert_ne!(rotated, first_refresh, "login stored the rotated pair");
+    assert!(!tokens["accessToken"].as_str().unwrap().is_empty());
+    assert_eq!(
+        stored["profiles"]["default"]["token"].as_str(),
+        Some(token.as_str()),
+        "other profiles are kept"
+    );
+    let (ok, got, stderr) = hilo_api(
+        &config,
+        &["GET", &format!("/contacts/{id}"), "--profile", "app"],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(got["contact"]["id"], id.as_str());
+
+    // An access token the server no longer takes: the 401 makes the client refresh, and the
+    // new pair reaches the file.
+    let text = std::fs::read_to_string(&config).unwrap();
+    let access = tokens["accessToken"].as_str().unwrap();
+    std::fs::write(&config, text.replace(access, "not-a-valid-jwt")).unwrap();
+    let (ok, got, stderr) = hilo_api(
+        &config,
+        &["GET", &format!("/contacts/{id}"), "--profile", "app"],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(got["contact"]["id"], id.as_str());
+    let after = stored_profiles(&config);
+    let refreshed = after["profiles"]["app"]["oauth"]["tokens"]["refreshToken"]
+        .as_str()
+        .unwrap();
+    assert_ne!(refreshed, rotated);
+
+    served.stop();
+    std::fs::remove_dir_all(&dir).ok();
+}
