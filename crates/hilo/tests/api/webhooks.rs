@@ -613,3 +613,113 @@ both! {
         }
     }
 }
+
+/// Serves `app` on 127.0.0.1 for the rest of the test; its base URL.
+async fn serve_on_loopback(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    base
+}
+
+/// The one delivery of the first ContactCreate, once it has an attempt recorded.
+async fn first_attempt(s: &TestServer) -> (Value, Value) {
+    for _ in 0..200 {
+        let (_, list) = admin(
+            s,
+            Method::GET,
+            "/hilo/admin/webhooks/deliveries?eventType=ContactCreate",
+        )
+        .await;
+        if let Some(id) = list["deliveries"][0]["id"].as_str() {
+            let (_, detail) = admin(
+                s,
+                Method::GET,
+                &format!("/hilo/admin/webhooks/deliveries/{id}"),
+            )
+            .await;
+            if let Some(first) = detail["attemptLog"].get(0).cloned() {
+                return (detail, first);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no ContactCreate delivery was attempted");
+}
+
+both! {
+    async fn an_endless_answer_is_read_only_up_to_the_cap(backend) {
+        // A receiver that accepts and then never stops sending: without the cap the attempt
+        // would run into the timeout and record its error.
+        let endless = axum::Router::new().route("/hook", axum::routing::post(|| async {
+            let chunk = Bytes::from(vec![b'x'; 8 * 1024]);
+            let stream = futures::stream::repeat_with(move || Ok::<_, std::convert::Infallible>(chunk.clone()));
+            axum::body::Body::from_stream(stream)
+        }));
+        let url = format!("{}/hook", serve_on_loopback(endless).await);
+        let settings = WebhookSettings { max_response_bytes: 64 * 1024, ..fast() };
+        let Some(s) = start(backend, settings).await else { return };
+        install(&s, &url, &["contacts.readonly"]).await;
+        s.contact(json!({ "firstName": "Endless" })).await;
+
+        let (detail, attempt) = first_attempt(&s).await;
+        assert_eq!(attempt["statusCode"], 200, "{detail:#}");
+        assert!(attempt["error"].is_null(), "the answer was cut at the cap, not timed out: {detail:#}");
+        let snippet = attempt["responseSnippet"].as_str().unwrap();
+        assert_eq!(snippet, "x".repeat(512), "the snippet keeps the first 512 bytes");
+        assert_eq!(recorded(&s, detail["id"].as_str().unwrap()).await["attempts"], 1);
+    }
+
+    async fn redirects_are_followed_only_within_the_webhook_hosts(backend) {
+        let Some(s) = start(backend, fast()).await else { return };
+        // Another host (by name: `localhost` is not the `127.0.0.1` of the webhook URL).
+        let elsewhere = Receiver::start().await;
+        let elsewhere_url = elsewhere.url.replace("127.0.0.1", "localhost");
+        let kept: Arc<Mutex<Vec<Value>>> = Arc::default();
+        let keep = kept.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let same_host_target = format!("{base}/final");
+        let app = axum::Router::new()
+            .route("/moved", axum::routing::post(move || {
+                let to = same_host_target.clone();
+                async move { (AxumStatus::TEMPORARY_REDIRECT, [(axum::http::header::LOCATION, to)]) }
+            }))
+            .route("/away", axum::routing::post(move || {
+                let to = elsewhere_url.clone();
+                async move { (AxumStatus::TEMPORARY_REDIRECT, [(axum::http::header::LOCATION, to)]) }
+            }))
+            .route("/final", axum::routing::post(move |body: Bytes| {
+                let keep = keep.clone();
+                async move {
+                    keep.lock().unwrap().push(serde_json::from_slice(&body).unwrap());
+                    AxumStatus::OK
+                }
+            }));
+        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+
+        // Same host: the 307 is followed with the same signed body.
+        install(&s, &format!("{base}/moved"), &["contacts.readonly"]).await;
+        let contact = s.contact(json!({ "firstName": "Moved" })).await;
+        let (detail, attempt) = first_attempt(&s).await;
+        assert_eq!(attempt["statusCode"], 200, "{detail:#}");
+        let of_contacts = |kept: &Mutex<Vec<Value>>| -> Vec<Value> {
+            kept.lock().unwrap().iter().filter(|b| b["type"] == "ContactCreate").cloned().collect()
+        };
+        let got = of_contacts(&kept);
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert_eq!((got[0]["type"].as_str(), got[0]["id"].as_str()), (Some("ContactCreate"), Some(contact.as_str())));
+
+        // Another host: not followed; the attempt records the redirect itself. (A new server:
+        // its first ContactCreate is this one.)
+        let Some(s) = start(backend, fast()).await else { return };
+        install(&s, &format!("{base}/away"), &["contacts.readonly"]).await;
+        s.contact(json!({ "firstName": "Away" })).await;
+        let (detail, attempt) = first_attempt(&s).await;
+        assert_eq!(attempt["statusCode"], 307, "{detail:#}");
+        assert_ne!(detail["status"], "delivered");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(elsewhere.bodies().is_empty(), "nothing reached the other host");
+        assert_eq!(of_contacts(&kept).len(), 1, "nor the same-host target");
+    }
+}
