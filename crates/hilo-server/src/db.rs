@@ -46,6 +46,18 @@ impl Backend {
     }
 }
 
+/// Holds other transactions' writes to `table` until `tx` ends, so that a check of the table
+/// and the writes that depend on it cannot interleave with another process doing the same.
+pub async fn lock_table(tx: &mut sqlx::AnyConnection, table: &'static str) -> sqlx::Result<()> {
+    let sql = match Backend::of(tx) {
+        // Conflicts with itself and with every insert, update and delete; reads go on.
+        Backend::Postgres => format!("LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"),
+        // Any write statement takes SQLite's one write lock, also one that changes nothing.
+        Backend::Sqlite => format!("UPDATE {table} SET id = id WHERE 0 = 1"),
+    };
+    sqlx::query(&sql).execute(&mut *tx).await.map(drop)
+}
+
 #[derive(Debug, Clone)]
 pub struct Db {
     pub backend: Backend,

@@ -350,10 +350,16 @@ pub struct DemoSeed {
 /// password: the installer of headless OAuth installs) and a private integration token with
 /// every scope a Sub-Account token can use. `None` when the database already has an agency.
 pub async fn seed_demo(db: &Db) -> anyhow::Result<Option<DemoSeed>> {
-    if !list_companies(db).await?.is_empty() {
+    let mut tx = db.write().begin().await?;
+    // Two processes starting on one empty database must not both seed it: the check and the
+    // seed are one step under the table's write lock.
+    crate::db::lock_table(&mut tx, "companies").await?;
+    let companies: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM companies")
+        .fetch_one(&mut *tx)
+        .await?;
+    if companies > 0 {
         return Ok(None);
     }
-    let mut tx = db.write().begin().await?;
     let seed = seed_demo_in(&mut tx).await?;
     tx.commit().await?;
     Ok(Some(seed))

@@ -43,7 +43,86 @@ pub struct TestServer {
     /// The webhook dispatcher of servers started with one: it runs as long as the server.
     _dispatcher: Option<Dispatcher>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Dropped after the server is told to stop.
+    _database: FreshDatabase,
+}
+
+/// An empty database of its own for one test (a temporary SQLite file, or a new PostgreSQL
+/// database), removed when dropped. `None` only for PostgreSQL when no URL is configured.
+pub struct FreshDatabase {
+    pub url: String,
     cleanup: Cleanup,
+}
+
+impl FreshDatabase {
+    pub async fn create(backend: Backend) -> Option<FreshDatabase> {
+        let (url, cleanup) = match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir()
+                    .join(format!("hilo-test-{}", uuid::Uuid::new_v4().simple()));
+                std::fs::create_dir_all(&dir).expect("temp dir");
+                (
+                    format!("sqlite://{}", dir.join("hilo.db").display()),
+                    Cleanup::SqliteDir(dir),
+                )
+            }
+            Backend::Postgres => {
+                let admin_url = match std::env::var(POSTGRES_ENV) {
+                    Ok(url) if !url.is_empty() => url,
+                    _ => {
+                        eprintln!("{POSTGRES_ENV} is not set: PostgreSQL variant not run");
+                        return None;
+                    }
+                };
+                let name = format!("hilo_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!("{POSTGRES_ENV} is set but PostgreSQL is unreachable: {e}")
+                    });
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create test database");
+                admin.close().await.ok();
+                (
+                    with_database(&admin_url, &name),
+                    Cleanup::PostgresDatabase { admin_url, name },
+                )
+            }
+        };
+        Some(FreshDatabase { url, cleanup })
+    }
+}
+
+impl Drop for FreshDatabase {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::SqliteDir(dir) => {
+                std::fs::remove_dir_all(dir).ok();
+            }
+            Cleanup::PostgresDatabase { admin_url, name } => {
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                // Drop runs inside the test's runtime, which cannot be blocked on: use another.
+                std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    runtime.block_on(async {
+                        if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&mut admin)
+                                .await
+                                .ok();
+                        }
+                    });
+                })
+                .join()
+                .ok();
+            }
+        }
+    }
 }
 
 enum Cleanup {
@@ -96,41 +175,8 @@ impl TestServer {
         admin_key: Option<&str>,
         webhooks: Option<WebhookSettings>,
     ) -> Option<TestServer> {
-        let (url, cleanup) = match backend {
-            Backend::Sqlite => {
-                let dir = std::env::temp_dir()
-                    .join(format!("hilo-test-{}", uuid::Uuid::new_v4().simple()));
-                std::fs::create_dir_all(&dir).expect("temp dir");
-                (
-                    format!("sqlite://{}", dir.join("hilo.db").display()),
-                    Cleanup::SqliteDir(dir),
-                )
-            }
-            Backend::Postgres => {
-                let admin_url = match std::env::var(POSTGRES_ENV) {
-                    Ok(url) if !url.is_empty() => url,
-                    _ => {
-                        eprintln!("{POSTGRES_ENV} is not set: PostgreSQL variant not run");
-                        return None;
-                    }
-                };
-                let name = format!("hilo_test_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = sqlx::PgConnection::connect(&admin_url)
-                    .await
-                    .unwrap_or_else(|e| {
-                        panic!("{POSTGRES_ENV} is set but PostgreSQL is unreachable: {e}")
-                    });
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .await
-                    .expect("create test database");
-                admin.close().await.ok();
-                (
-                    with_database(&admin_url, &name),
-                    Cleanup::PostgresDatabase { admin_url, name },
-                )
-            }
-        };
+        let database = FreshDatabase::create(backend).await?;
+        let url = database.url.clone();
         let db = Db::connect(&url).await.expect("connect and migrate");
         let agency = tenancy::create_company(&db, "Test Agency").await.unwrap();
         let location = tenancy::create_location(&db, Some(&agency.id), "Main")
@@ -213,7 +259,7 @@ impl TestServer {
             database_url: url,
             _dispatcher: dispatcher,
             shutdown: Some(tx),
-            cleanup,
+            _database: database,
         })
     }
 
@@ -347,31 +393,6 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             tx.send(()).ok();
-        }
-        match &self.cleanup {
-            Cleanup::SqliteDir(dir) => {
-                std::fs::remove_dir_all(dir).ok();
-            }
-            Cleanup::PostgresDatabase { admin_url, name } => {
-                let (admin_url, name) = (admin_url.clone(), name.clone());
-                // Drop runs inside the test's runtime, which cannot be blocked on: use another.
-                std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .unwrap();
-                    runtime.block_on(async {
-                        if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                .execute(&mut admin)
-                                .await
-                                .ok();
-                        }
-                    });
-                })
-                .join()
-                .ok();
-            }
         }
     }
 }

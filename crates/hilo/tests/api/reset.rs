@@ -184,3 +184,37 @@ async fn a_location_resets_to_empty() {
         }
     }
 }
+
+/// Several processes starting together on one empty database: one seeds the demo, the others
+/// find it seeded (each has its own connections, as separate `hilo serve` processes would).
+async fn first_starts_together_seed_one_demo(backend: Backend) {
+    let Some(database) = crate::harness::FreshDatabase::create(backend).await else {
+        return;
+    };
+    let first = hilo_server::Db::connect(&database.url).await.unwrap();
+    let mut processes = vec![first];
+    for _ in 0..3 {
+        processes.push(hilo_server::Db::connect(&database.url).await.unwrap());
+    }
+    let seeds = futures::future::join_all(processes.iter().map(tenancy::seed_demo)).await;
+    let seeded = seeds.into_iter().map(Result::unwrap).flatten().count();
+    assert_eq!(seeded, 1);
+    let companies: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM companies")
+        .fetch_one(processes[0].read())
+        .await
+        .unwrap();
+    assert_eq!(companies, 1);
+    for db in processes {
+        db.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_starts_together_seed_one_demo_on_sqlite() {
+    first_starts_together_seed_one_demo(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_starts_together_seed_one_demo_on_postgres() {
+    first_starts_together_seed_one_demo(Backend::Postgres).await;
+}
