@@ -197,7 +197,7 @@ async fn first_starts_together_seed_one_demo(backend: Backend) {
         processes.push(hilo_server::Db::connect(&database.url).await.unwrap());
     }
     let seeds = futures::future::join_all(processes.iter().map(tenancy::seed_demo)).await;
-    let seeded = seeds.into_iter().map(Result::unwrap).flatten().count();
+    let seeded = seeds.into_iter().filter_map(Result::unwrap).count();
     assert_eq!(seeded, 1);
     let companies: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM companies")
         .fetch_one(processes[0].read())
