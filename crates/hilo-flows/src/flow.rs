@@ -22,7 +22,8 @@ pub struct FlowFile {
     #[serde(default)]
     pub description: Option<String>,
     /// The location (sub-account) id, given to templates as `location` and filled into any
-    /// `locationId` parameter the flow leaves out.
+    /// `locationId` parameter the flow leaves out. May itself be a template over `env`:
+    /// `"{{ env.HILO_LOCATION_ID }}"`.
     #[serde(default)]
     pub location: Option<String>,
     pub trigger: TriggerSpec,
@@ -130,6 +131,8 @@ fn default_backoff() -> String {
 pub struct Flow {
     pub name: String,
     pub location: Option<String>,
+    /// What templates see as `env`.
+    pub env: Value,
     pub trigger: Trigger,
     pub steps: Vec<Step>,
 }
@@ -207,28 +210,54 @@ pub struct Invalid {
     pub problems: Vec<String>,
 }
 
-/// Reads and checks a flow file.
-pub fn load(path: &Path) -> anyhow::Result<Flow> {
+/// Reads and checks a flow file; `env` is what its templates see as `env`.
+pub fn load(path: &Path, env: &Value) -> anyhow::Result<Flow> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-    parse(&text).map_err(|e| anyhow::anyhow!("{}:\n{e}", path.display()))
+    parse(&text, env).map_err(|e| anyhow::anyhow!("{}:\n{e}", path.display()))
 }
 
-pub fn parse(text: &str) -> Result<Flow, Invalid> {
+pub fn parse(text: &str, env: &Value) -> Result<Flow, Invalid> {
     let file: FlowFile = toml::from_str(text).map_err(|e| Invalid {
         problems: vec![e.to_string()],
     })?;
-    compile(&file, Catalog::builtin())
+    compile(&file, Catalog::builtin(), env)
+}
+
+/// The process's environment variables, as templates see them.
+pub fn process_env() -> Value {
+    Value::Object(
+        std::env::vars()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect(),
+    )
 }
 
 /// Checks a parsed file against the catalog: known ids of the right kind, required
 /// parameters present and no unknown ones, intervals in range, templates that parse.
-pub fn compile(file: &FlowFile, catalog: &'static Catalog) -> Result<Flow, Invalid> {
+pub fn compile(file: &FlowFile, catalog: &'static Catalog, env: &Value) -> Result<Flow, Invalid> {
     let mut problems = Vec::new();
     let templates = Templates::new();
     if file.name.trim().is_empty() {
         problems.push("name: must not be empty".to_owned());
     }
+    let location = match &file.location {
+        None => None,
+        Some(template) => match templates.render(
+            &Value::from(template.as_str()),
+            &serde_json::json!({"env": env}),
+        ) {
+            Ok(Value::String(location)) if !location.trim().is_empty() => Some(location),
+            Ok(_) => {
+                problems.push(format!("location: {template:?} is empty"));
+                None
+            }
+            Err(e) => {
+                problems.push(format!("location: {e}"));
+                None
+            }
+        },
+    };
     let trigger = compile_trigger(&file.trigger, catalog, &templates, &mut problems);
     let mut ids = BTreeSet::new();
     let mut steps = Vec::new();
@@ -245,7 +274,8 @@ pub fn compile(file: &FlowFile, catalog: &'static Catalog) -> Result<Flow, Inval
     match trigger {
         Some(trigger) if problems.is_empty() => Ok(Flow {
             name: file.name.clone(),
-            location: file.location.clone(),
+            location,
+            env: env.clone(),
             trigger,
             steps,
         }),
@@ -454,7 +484,7 @@ mod tests {
 
     const GOOD: &str = r#"
         name = "contact-digest"
-        location = "loc1"
+        location = "{{ env.LOC }}"
         [trigger]
         poll = "contacts.search_contacts"
         every = "5m"
@@ -471,7 +501,8 @@ mod tests {
 
     #[test]
     fn a_good_flow_compiles() {
-        let flow = parse(GOOD).unwrap();
+        let flow = parse(GOOD, &serde_json::json!({"LOC": "loc1"})).unwrap();
+        assert_eq!(flow.location.as_deref(), Some("loc1"));
         assert_eq!(flow.steps.len(), 3);
         assert_eq!(flow.steps[1].id, "step2");
         assert_eq!(flow.steps[2].retry.attempts, 5);
@@ -486,7 +517,7 @@ mod tests {
     }
 
     fn problems(text: &str) -> String {
-        parse(text).unwrap_err().to_string()
+        parse(text, &Value::Null).unwrap_err().to_string()
     }
 
     #[test]
@@ -536,6 +567,7 @@ mod tests {
                 .contains("unknown field `surprise`")
         );
         assert!(problems("name = \"x\"\n[trigger]\n").contains("exactly one of poll or webhook"));
+        assert!(problems(GOOD).contains("location: \"{{ env.LOC }}\" is empty"));
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! cut short resumes at its first unfinished step; a finished run is never run again.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -164,7 +163,7 @@ impl Runner {
         PollRequest {
             trigger,
             location: flow.location.as_deref(),
-            context: json!({"location": flow.location, "flow": flow.name}),
+            context: json!({"location": flow.location, "flow": flow.name, "env": flow.env}),
             page_size: self.page_size,
         }
     }
@@ -476,11 +475,12 @@ impl Runner {
     }
 
     /// The daemon: each polling flow on its interval, spread so that the flows of one
-    /// location do not poll together, webhook flows fed from `listen`, until [`stop`].
+    /// location do not poll together, webhook flows fed from `listener`, until
+    /// [`stop`](Runner::stop).
     pub async fn serve(
         self: Arc<Self>,
         flows: Vec<Flow>,
-        listen: Option<SocketAddr>,
+        listener: Option<tokio::net::TcpListener>,
     ) -> anyhow::Result<()> {
         let mut tasks = tokio::task::JoinSet::new();
         let mut hooks = BTreeMap::new();
@@ -506,10 +506,9 @@ impl Runner {
             }
         }
         if !hooks.is_empty() {
-            let Some(listen) = listen else {
-                anyhow::bail!("webhook flows need a listen address (--listen)");
+            let Some(listener) = listener else {
+                anyhow::bail!("webhook flows need a listener");
             };
-            let listener = tokio::net::TcpListener::bind(listen).await?;
             tracing::info!(address = %listener.local_addr()?, "taking webhooks");
             let runner = self.clone();
             let app = webhook::router(self.store.clone(), hooks);
@@ -606,7 +605,7 @@ fn spread(flows: &[Flow]) -> Vec<(Flow, Duration)> {
 }
 
 fn run_context(flow: &Flow, item: &Value, done: &Map<String, Value>) -> Value {
-    json!({"trigger": item, "steps": done, "location": flow.location, "flow": flow.name})
+    json!({"trigger": item, "steps": done, "location": flow.location, "flow": flow.name, "env": flow.env})
 }
 
 fn as_map(value: Value) -> Map<String, Value> {
@@ -632,9 +631,12 @@ mod tests {
     #[test]
     fn flows_of_one_location_are_spread_over_their_interval() {
         let flow = |name: &str, location: &str| {
-            crate::flow::parse(&format!(
+            crate::flow::parse(
+                &format!(
                 "name = \"{name}\"\nlocation = \"{location}\"\n[trigger]\npoll = \"contacts.search_contacts\"\nevery = \"4m\""
-            ))
+            ),
+                &Value::Null,
+            )
             .unwrap()
         };
         let flows = [

@@ -2,7 +2,8 @@
 //! `"{{ trigger.email }}"`. A string that is one `{{ … }}` and nothing else keeps the type of
 //! what it names (a number stays a number, an object an object); any other string is rendered
 //! as text. The names in scope are `trigger` (the item), `steps` (earlier steps' answers by
-//! id), `location` and `flow`.
+//! id), `location`, `flow` and `env` (the runner's environment variables); the function
+//! `days_from_now(n)` gives an ISO 8601 time n days from now (negative: ago).
 
 use minijinja::Environment;
 use serde_json::Value;
@@ -29,6 +30,7 @@ impl Templates {
         let mut env = Environment::new();
         // Inputs are JSON, not HTML: nothing is escaped.
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        env.add_function("days_from_now", days_from_now);
         Templates { env }
     }
 
@@ -123,6 +125,11 @@ impl Templates {
     }
 }
 
+fn days_from_now(days: f64) -> String {
+    let delta = chrono::Duration::milliseconds((days * 86_400_000.0) as i64);
+    (chrono::Utc::now() + delta).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// The expression of a string that is a single `{{ … }}`.
 fn whole_expression(template: &str) -> Option<&str> {
     let inner = template
@@ -185,6 +192,10 @@ mod tests {
             .unwrap());
         assert!(!t.holds("trigger.missing", &ctx).unwrap());
         assert!(t.check_expression("trigger.(").is_err());
+        let due = t.render(&json!("{{ days_from_now(1) }}"), &ctx).unwrap();
+        let due = chrono::DateTime::parse_from_rfc3339(due.as_str().unwrap()).unwrap();
+        let hours = (due.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours();
+        assert!((23..=24).contains(&hours), "{hours}");
         assert!(t.check(&json!({"a": ["{{ oops( }}"]})).is_err());
         assert!(t
             .check(&json!({"a": "{{ trigger.x }} and {% if x %}y{% endif %}"}))

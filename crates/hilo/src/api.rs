@@ -29,6 +29,35 @@ impl ProfileArgs {
             None => profile::default_path(),
         }
     }
+
+    /// A client for the stored profile; OAuth profiles keep each rotated pair in the file.
+    pub fn client(&self, retry: bool) -> anyhow::Result<Client> {
+        let path = self.path()?;
+        let config = Config::load(&path)?;
+        let name = &self.profile;
+        let profile = config.profile(name, &path)?;
+        let mut builder = Client::builder(&profile.base_url);
+        if !retry {
+            builder = builder.retry(RetryPolicy::none());
+        }
+        builder = match (&profile.token, &profile.oauth) {
+            (Some(token), _) => builder.private_token(token),
+            (None, Some(oauth)) => {
+                let (path, name) = (path.clone(), name.clone());
+                builder
+                    .oauth(oauth.app(), oauth.tokens.clone())
+                    .on_tokens_rotated(move |tokens: &OAuthTokens| {
+                        if let Err(error) = store_rotated(&path, &name, tokens) {
+                            eprintln!(
+                                "warning: the rotated OAuth tokens were not saved: {error:#}"
+                            );
+                        }
+                    })
+            }
+            (None, None) => bail!("profile {name:?} has neither a token nor OAuth credentials"),
+        };
+        Ok(builder.build()?)
+    }
 }
 
 #[derive(Args)]
@@ -144,29 +173,7 @@ pub async fn api(args: ApiArgs) -> anyhow::Result<()> {
         bail!("the path must start with /, e.g. /contacts/CONTACT_ID");
     }
     let body = args.data.as_deref().map(read_body).transpose()?;
-    let path = args.profile.path()?;
-    let config = Config::load(&path)?;
-    let name = &args.profile.profile;
-    let profile = config.profile(name, &path)?;
-    let mut builder = Client::builder(&profile.base_url);
-    if args.no_retry {
-        builder = builder.retry(RetryPolicy::none());
-    }
-    builder = match (&profile.token, &profile.oauth) {
-        (Some(token), _) => builder.private_token(token),
-        (None, Some(oauth)) => {
-            let (path, name) = (path.clone(), name.clone());
-            builder
-                .oauth(oauth.app(), oauth.tokens.clone())
-                .on_tokens_rotated(move |tokens: &OAuthTokens| {
-                    if let Err(error) = store_rotated(&path, &name, tokens) {
-                        eprintln!("warning: the rotated OAuth tokens were not saved: {error:#}");
-                    }
-                })
-        }
-        (None, None) => bail!("profile {name:?} has neither a token nor OAuth credentials"),
-    };
-    let client = builder.build()?;
+    let client = args.profile.client(!args.no_retry)?;
     let mut request = client.request(method, &args.path);
     if let Some(body) = &body {
         request = request.json(body)?;

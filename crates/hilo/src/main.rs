@@ -3,6 +3,7 @@
 
 mod admin;
 mod api;
+mod flows;
 mod profile;
 mod remote;
 
@@ -43,6 +44,8 @@ enum Command {
     Login(api::LoginArgs),
     /// An authenticated request with a stored profile, like curl: `hilo api GET /contacts/ID`.
     Api(api::ApiArgs),
+    /// Automations: polling triggers and webhooks, then catalog actions and HTTP calls.
+    Flows(flows::FlowsArgs),
 }
 
 #[derive(clap::Args)]
@@ -198,6 +201,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Admin(args) => admin::run(args).await,
         Command::Login(args) => api::login(args).await,
         Command::Api(args) => api::api(args).await,
+        Command::Flows(args) => flows::run(args).await,
     }
 }
 
@@ -308,7 +312,7 @@ async fn print_banner(
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::error!(error = %e, "cannot listen for Ctrl-C");
