@@ -18,10 +18,10 @@ use serde_json::{json, Value};
 
 use crate::harness::{Backend, TestServer};
 
-const ADMIN_KEY: &str = "hak-webhook-tests";
+pub(crate) const ADMIN_KEY: &str = "hak-webhook-tests";
 
 /// Fast retries, so that tests see several attempts in a second or two.
-fn fast() -> WebhookSettings {
+pub(crate) fn fast() -> WebhookSettings {
     WebhookSettings {
         retry: RetryPolicy {
             base: Duration::from_millis(150),
@@ -129,7 +129,7 @@ async fn start(backend: Backend, settings: WebhookSettings) -> Option<TestServer
 }
 
 /// An app with `webhook_url` and `scopes`, installed on the main location; its id.
-async fn install(s: &TestServer, webhook_url: &str, scopes: &[&str]) -> apps::App {
+pub(crate) async fn install(s: &TestServer, webhook_url: &str, scopes: &[&str]) -> apps::App {
     let created = apps::create_app(
         &s.db,
         NewApp {
