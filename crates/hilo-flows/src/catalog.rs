@@ -67,11 +67,12 @@ pub struct Param {
 }
 
 impl Item {
-    /// Every parameter, required ones first.
+    /// Every parameter, required ones first. A `{name}` of the path is a required parameter
+    /// even where the catalog's lists leave it out (bulk tags' `{type}`).
     pub fn params(&self) -> Vec<Param> {
         let required = self.required_params.iter().map(|p| (p, true));
         let optional = self.optional_params.iter().map(|p| (p, false));
-        required
+        let mut params: Vec<Param> = required
             .chain(optional)
             .map(|(spec, required)| {
                 let (place, name) = match spec.split_once(':') {
@@ -85,7 +86,20 @@ impl Item {
                     required,
                 }
             })
-            .collect()
+            .collect();
+        let unlisted: Vec<Param> = self
+            .path
+            .split('/')
+            .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+            .filter(|name| !params.iter().any(|p| p.name == *name))
+            .map(|name| Param {
+                place: ParamPlace::Path,
+                name: name.to_owned(),
+                required: true,
+            })
+            .collect();
+        params.splice(0..0, unlisted);
+        params
     }
 
     pub fn param(&self, name: &str) -> Option<Param> {
@@ -180,5 +194,22 @@ mod tests {
             .get("contacts.search_contacts")
             .unwrap()
             .is_body_search());
+    }
+
+    #[test]
+    fn a_path_placeholder_the_lists_leave_out_is_a_required_parameter() {
+        let bulk = Catalog::builtin()
+            .get("contacts.bulk_update_contact_tags")
+            .unwrap();
+        let names: Vec<_> = bulk
+            .params()
+            .into_iter()
+            .map(|p| (p.name, p.required))
+            .collect();
+        assert_eq!(
+            names,
+            [("type".to_owned(), true), ("body".to_owned(), true)]
+        );
+        assert_eq!(bulk.param("type").unwrap().place, ParamPlace::Path);
     }
 }

@@ -417,35 +417,49 @@ impl Runner {
 
     async fn test_item(&self, flow: &Flow, item: &Value, report: &mut Report) {
         let mut done = Map::new();
+        // Writes a dry run describes instead of making: later steps cannot see their answers.
+        let mut unmade: Vec<String> = Vec::new();
         report.lines.push(format!("item {}", compact(item)));
         for step in &flow.steps {
             let context = run_context(flow, item, &done);
             let line = match &step.kind {
                 StepKind::Call { item: action, with } if !action.is_read() => {
-                    let with = self
-                        .templates
-                        .render(&Value::Object(with.clone()), &context)
-                        .map(as_map);
-                    done.insert(step.id.clone(), Value::Null);
-                    match with {
+                    let templates = Value::Object(with.clone());
+                    let rendered = self.templates.render(&templates, &context).map(as_map);
+                    let line = match rendered {
                         Ok(with) => format!("would call {}", request::describe(action, &with)),
-                        Err(e) => format!("fails: {e}"),
-                    }
+                        Err(e) => match awaits_unmade(&templates, &unmade) {
+                            Some(ids) => format!(
+                                "would call {} {} with inputs from {ids}, whose answer only a real run has",
+                                action.method, action.path
+                            ),
+                            None => format!("fails: {e}"),
+                        },
+                    };
+                    unmade.push(step.id.clone());
+                    line
                 }
                 StepKind::Http(http) => {
                     let rendered = self
                         .templates
                         .render(&json!({"url": http.url, "body": http.body}), &context);
-                    done.insert(step.id.clone(), Value::Null);
-                    match rendered {
+                    let line = match rendered {
                         Ok(r) => format!(
                             "would send {} {} {}",
                             http.method,
                             r["url"].as_str().unwrap_or_default(),
                             compact(&r["body"])
                         ),
-                        Err(e) => format!("fails: {e}"),
-                    }
+                        Err(e) => match awaits_unmade(&json!([http.url, http.body]), &unmade) {
+                            Some(ids) => format!(
+                                "would send {} {} with inputs from {ids}, whose answer only a real run has",
+                                http.method, http.url
+                            ),
+                            None => format!("fails: {e}"),
+                        },
+                    };
+                    unmade.push(step.id.clone());
+                    line
                 }
                 _ => match self.try_step("dry-run", step, &context).await {
                     Ok(StepOutcome::Answer(answer)) => {
@@ -602,6 +616,25 @@ fn spread(flows: &[Flow]) -> Vec<(Flow, Duration)> {
             (flow.clone(), offset)
         })
         .collect()
+}
+
+/// The unmade steps (`a`, `b`) whose answers `templates` read, if any.
+fn awaits_unmade(templates: &Value, unmade: &[String]) -> Option<String> {
+    let text = templates.to_string();
+    let reads = |id: &str| {
+        let dotted = format!("steps.{id}");
+        let indexed = format!("steps[\\\"{id}\\\"]");
+        text.contains(&indexed)
+            || text.match_indices(&dotted).any(|(at, _)| {
+                !text[at + dotted.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+            })
+    };
+    let ids: Vec<String> = unmade
+        .iter()
+        .filter(|id| reads(id))
+        .map(|id| format!("`{id}`"))
+        .collect();
+    (!ids.is_empty()).then(|| ids.join(", "))
 }
 
 fn run_context(flow: &Flow, item: &Value, done: &Map<String, Value>) -> Value {

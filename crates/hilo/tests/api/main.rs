@@ -17,6 +17,7 @@ mod custom_fields;
 mod duplicates;
 mod faults;
 mod fixtures;
+mod flows;
 mod followers;
 mod journal;
 mod notes;
