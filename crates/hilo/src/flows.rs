@@ -112,6 +112,9 @@ pub async fn run(args: FlowsArgs) -> anyhow::Result<()> {
                 false => None,
             };
             eprintln!("running {} flow(s)", flows.len());
+            if let Some(listener) = &listener {
+                eprintln!("webhooks at http://{}", listener.local_addr()?);
+            }
             runner.serve(flows, listener).await
         }
         FlowsCommand::Test {
