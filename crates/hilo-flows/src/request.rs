@@ -1,6 +1,7 @@
 //! A catalog item and its rendered parameters, as an SDK request.
 
 use hilo_sdk::{Client, Method, Request};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{Map, Value};
 
 use crate::catalog::{Item, ParamPlace};
@@ -73,16 +74,15 @@ fn as_text(value: &Value) -> String {
     }
 }
 
-/// Percent-encodes what a path segment may not hold as it is.
+/// What a path segment may not hold as it is: all but RFC 3986's unreserved characters.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 fn encode_segment(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    utf8_percent_encode(text, SEGMENT).to_string()
 }
 
 #[cfg(test)]

@@ -91,6 +91,21 @@ async fn runner(s: &TestServer) -> Runner {
     )
 }
 
+/// A flow over every contact of `location` in the order they were added, then `steps`.
+fn backfilling_search(name: &str, location: &str, steps: &str) -> String {
+    format!(
+        r#"
+        name = "{name}"
+        location = "{location}"
+        [trigger]
+        poll = "contacts.search_contacts"
+        every = "1m"
+        since = "dateAdded"
+        backfill = true
+        "#
+    ) + steps
+}
+
 fn store_url(s: &TestServer) -> String {
     s.database_url.replace("/hilo.db", "/hilo-flows.db")
 }
@@ -231,17 +246,11 @@ on_both! {
             ids.insert(s.contact(json!({"firstName": format!("C{n}")})).await);
         }
         let sink = Sink::start(json!({"ok": true}), Some(4)).await;
-        let text = format!(r#"
-            name = "mirror"
-            location = "{}"
-            [trigger]
-            poll = "contacts.search_contacts"
-            every = "1m"
-            since = "dateAdded"
-            backfill = true
+        let steps = format!(r#"
             [[steps]]
             http = {{ url = "{}", body = {{ id = "{{{{ trigger.id }}}}" }} }}
-        "#, s.loc(), sink.url);
+        "#, sink.url);
+        let text = backfilling_search("mirror", s.loc(), &steps);
         let flow = flow::parse(&text, &Value::Null).unwrap();
         // Pages of two: the cut falls in the middle of paging.
         let first = runner(s).await.with_page_size(2);
@@ -369,32 +378,23 @@ async fn a_tiny_rate_limit_slows_a_flow_but_fails_no_step() {
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
         }
-        let text = format!(
-            r#"
-            name = "busy"
-            location = "{}"
-            [trigger]
-            poll = "contacts.search_contacts"
-            every = "1m"
-            since = "dateAdded"
-            backfill = true
+        // One attempt per step: only the SDK's waiting stands between a step and a 429.
+        let steps = r#"
             [[steps]]
             id = "contact"
             action = "contacts.get_contact"
-            with = {{ contactId = "{{{{ trigger.id }}}}" }}
-            retry = {{ attempts = 1 }}
+            with = { contactId = "{{ trigger.id }}" }
+            retry = { attempts = 1 }
             [[steps]]
             action = "contacts.get_contact_tasks"
-            with = {{ contactId = "{{{{ trigger.id }}}}" }}
-            retry = {{ attempts = 1 }}
+            with = { contactId = "{{ trigger.id }}" }
+            retry = { attempts = 1 }
             [[steps]]
             action = "contacts.get_contact_notes"
-            with = {{ contactId = "{{{{ trigger.id }}}}" }}
-            retry = {{ attempts = 1 }}
-        "#,
-            s.loc()
-        );
-        // One attempt per step: only the SDK's waiting stands between a step and a 429.
+            with = { contactId = "{{ trigger.id }}" }
+            retry = { attempts = 1 }
+        "#;
+        let text = backfilling_search("busy", s.loc(), steps);
         let flow = flow::parse(&text, &Value::Null).unwrap();
         let runner = runner(&s).await.with_page_size(2);
         let report = runner.poll(&flow).await.unwrap();
