@@ -50,6 +50,11 @@ pub struct TriggerSpec {
     /// Run the steps for what exists already on the first poll, instead of starting from now.
     #[serde(default)]
     pub backfill: bool,
+    /// How far behind the newest item each poll looks again, for items that reached the API
+    /// after newer ones (a slow write, a search index that lags): `"5s"` unless given, up to
+    /// `"10m"`. Items seen before are not run again.
+    #[serde(default)]
+    pub lag: Option<String>,
     /// The trigger's parameters (path, query, `body`), templated with `location` and `flow`.
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, Value>")]
@@ -149,8 +154,19 @@ pub struct PollTrigger {
     pub every: Duration,
     pub since: Option<String>,
     pub backfill: bool,
+    pub lag: Duration,
     pub with: Map<String, Value>,
 }
+
+impl PollTrigger {
+    pub fn lag_ms(&self) -> i64 {
+        i64::try_from(self.lag.as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+/// The lag a trigger leaves out: a few seconds cover a write committed late on one machine
+/// and the refresh of a search index such as HighLevel's.
+const DEFAULT_LAG: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct Step {
@@ -320,6 +336,18 @@ fn compile_trigger(
             if spec.event.is_some() {
                 problems.push("trigger.event: only with webhook".to_owned());
             }
+            let lag = match spec.lag.as_deref().map(parse_duration) {
+                None => DEFAULT_LAG,
+                Some(Ok(lag)) if lag <= Duration::from_secs(600) => lag,
+                Some(Ok(_)) => {
+                    problems.push("trigger.lag: at most 10m".to_owned());
+                    DEFAULT_LAG
+                }
+                Some(Err(e)) => {
+                    problems.push(format!("trigger.lag: {e}"));
+                    DEFAULT_LAG
+                }
+            };
             check_params("trigger", item, &spec.with, templates, problems);
             let since = spec.since.clone().or_else(|| item.update_key.clone());
             Some(Trigger::Poll(PollTrigger {
@@ -327,6 +355,7 @@ fn compile_trigger(
                 every,
                 since,
                 backfill: spec.backfill,
+                lag,
                 with: spec.with.clone(),
             }))
         }
@@ -338,6 +367,7 @@ fn compile_trigger(
                 ("every", spec.every.is_some()),
                 ("since", spec.since.is_some()),
                 ("backfill", spec.backfill),
+                ("lag", spec.lag.is_some()),
                 ("with", !spec.with.is_empty()),
             ] {
                 if set {

@@ -1,11 +1,11 @@
 //! Polling done right. A flow's cursor holds a watermark on the item's time field, the ids
-//! already handled at exactly that time, and the API's own paging cursor; items are handled
+//! handled in the trigger's lag window behind it, and the API's own paging cursor; items are handled
 //! oldest first and the cursor moves past each one in the transaction that records its run,
 //! so a poll cut short anywhere resumes without losing or repeating an item. Searches ask the
-//! API for what changed since the watermark, in time order; other lists are read to their
+//! API for what changed since the watermark less the lag, in time order; other lists are read to their
 //! last page.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use hilo_sdk::{Client, Method};
 use serde::{Deserialize, Serialize};
@@ -20,13 +20,16 @@ use crate::template::Templates;
 const MAX_PAGES: usize = 1_000;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Cursor {
     /// The first poll has fixed where "new" starts.
     pub primed: bool,
     /// With a time field: the time (epoch ms) of the newest item handled.
     pub watermark: Option<i64>,
-    /// With a time field: the ids handled at exactly the watermark.
-    pub boundary: BTreeSet<String>,
+    /// With a time field: the ids handled in the trigger's lag window (from the watermark
+    /// less the lag up to it), with the time each was handled at. Each poll looks at that
+    /// window again, for items that reached the API after newer ones.
+    pub recent: BTreeMap<String, i64>,
     /// Without a time field: every id handled.
     pub seen: BTreeSet<String>,
     /// The API's paging cursor after the last item handled (a search's `searchAfter`), so a
@@ -49,10 +52,17 @@ pub struct Polled {
 }
 
 impl Cursor {
-    pub fn is_new(&self, polled: &Polled) -> bool {
-        match (polled.time, self.watermark) {
-            (Some(time), Some(mark)) => {
-                time > mark || time == mark && !self.boundary.contains(&polled.id)
+    /// Where a poll starts looking: the watermark less the lag.
+    pub fn window_start(&self, lag_ms: i64) -> Option<i64> {
+        self.watermark.map(|mark| mark.saturating_sub(lag_ms))
+    }
+
+    /// Whether `polled` is still to be handled: a time in the lag window or later, and not
+    /// this time (or a later one) of an id handled already.
+    pub fn is_new(&self, polled: &Polled, lag_ms: i64) -> bool {
+        match (polled.time, self.window_start(lag_ms)) {
+            (Some(time), Some(start)) => {
+                time >= start && self.recent.get(&polled.id).is_none_or(|&seen| time > seen)
             }
             (Some(_), None) => true,
             (None, _) => !self.seen.contains(&polled.id),
@@ -60,14 +70,14 @@ impl Cursor {
     }
 
     /// The cursor once `polled` is handled.
-    pub fn advance(&mut self, polled: &Polled) {
+    pub fn advance(&mut self, polled: &Polled, lag_ms: i64) {
         match polled.time {
-            Some(time) if self.watermark.is_none_or(|mark| time > mark) => {
-                self.watermark = Some(time);
-                self.boundary = BTreeSet::from([polled.id.clone()]);
-            }
-            Some(_) => {
-                self.boundary.insert(polled.id.clone());
+            Some(time) => {
+                self.watermark = Some(self.watermark.map_or(time, |mark| mark.max(time)));
+                self.recent.insert(polled.id.clone(), time);
+                if let Some(start) = self.window_start(lag_ms) {
+                    self.recent.retain(|_, seen| *seen >= start);
+                }
             }
             None => {
                 self.seen.insert(polled.id.clone());
@@ -110,7 +120,8 @@ impl PollRequest<'_> {
                 primed: true,
                 ..Cursor::default()
             };
-            all.iter().for_each(|p| primed.advance(p));
+            let lag = self.trigger.lag_ms();
+            all.iter().for_each(|p| primed.advance(p, lag));
             primed.after = None;
             return Ok((Vec::new(), Some(primed)));
         }
@@ -120,7 +131,7 @@ impl PollRequest<'_> {
             self.read_all(client, &with).await?
         };
         found.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
-        found.retain(|p| cursor.is_new(p));
+        found.retain(|p| cursor.is_new(p, self.trigger.lag_ms()));
         let primed = (!cursor.primed).then(|| Cursor {
             primed: true,
             ..cursor.clone()
@@ -179,12 +190,12 @@ impl PollRequest<'_> {
         body.remove("page");
         let limit = if newest_only { 1 } else { self.page_size };
         body.insert("pageLimit".into(), json!(limit));
-        if let (Some(mark), false) = (cursor.watermark, newest_only) {
+        if let (Some(start), false) = (cursor.window_start(self.trigger.lag_ms()), newest_only) {
             let mut filters = match body.remove("filters") {
                 Some(Value::Array(filters)) => filters,
                 _ => Vec::new(),
             };
-            filters.push(json!({"field": since, "operator": "range", "value": {"gte": mark}}));
+            filters.push(json!({"field": since, "operator": "range", "value": {"gte": start}}));
             body.insert("filters".into(), Value::Array(filters));
         }
         let mut after = if newest_only {
@@ -406,27 +417,62 @@ mod tests {
     }
 
     #[test]
-    fn the_watermark_and_its_boundary_decide_what_is_new() {
+    fn the_watermark_and_the_ids_at_it_decide_what_is_new() {
         let mut cursor = Cursor::default();
-        assert!(cursor.is_new(&polled("a", Some(10))));
-        cursor.advance(&polled("a", Some(10)));
-        assert!(!cursor.is_new(&polled("a", Some(10))));
-        assert!(cursor.is_new(&polled("b", Some(10))), "same time, other id");
-        assert!(!cursor.is_new(&polled("z", Some(9))));
-        cursor.advance(&polled("b", Some(10)));
-        assert_eq!(cursor.boundary.len(), 2);
-        cursor.advance(&polled("a", Some(11)));
+        assert!(cursor.is_new(&polled("a", Some(10)), 0));
+        cursor.advance(&polled("a", Some(10)), 0);
+        assert!(!cursor.is_new(&polled("a", Some(10)), 0));
+        assert!(
+            cursor.is_new(&polled("b", Some(10)), 0),
+            "same time, other id"
+        );
+        assert!(!cursor.is_new(&polled("z", Some(9)), 0));
+        cursor.advance(&polled("b", Some(10)), 0);
+        assert_eq!(cursor.recent.len(), 2);
+        cursor.advance(&polled("a", Some(11)), 0);
         assert_eq!(cursor.watermark, Some(11));
-        assert_eq!(cursor.boundary, BTreeSet::from(["a".to_owned()]));
-        assert!(cursor.is_new(&polled("b", Some(12))), "a later change");
+        assert_eq!(cursor.recent, BTreeMap::from([("a".to_owned(), 11)]));
+        assert!(cursor.is_new(&polled("b", Some(12)), 0), "a later change");
+    }
+
+    #[test]
+    fn items_that_arrive_late_inside_the_lag_are_new_once() {
+        let mut cursor = Cursor::default();
+        cursor.advance(&polled("a", Some(1_000)), 300);
+        cursor.advance(&polled("c", Some(2_000)), 300);
+        assert_eq!(cursor.window_start(300), Some(1_700));
+        assert_eq!(cursor.recent.len(), 1, "a is out of the window");
+        assert!(
+            cursor.is_new(&polled("b", Some(1_800)), 300),
+            "stored late, behind c"
+        );
+        assert!(
+            !cursor.is_new(&polled("b", Some(1_600)), 300),
+            "later than the lag"
+        );
+        assert!(
+            !cursor.is_new(&polled("c", Some(2_000)), 300),
+            "seen again in the window"
+        );
+        cursor.advance(&polled("b", Some(1_800)), 300);
+        assert_eq!(
+            cursor.watermark,
+            Some(2_000),
+            "a late item does not move it back"
+        );
+        assert!(!cursor.is_new(&polled("b", Some(1_800)), 300));
+        assert!(
+            cursor.is_new(&polled("b", Some(1_900)), 300),
+            "its next change"
+        );
     }
 
     #[test]
     fn without_a_time_each_id_is_new_once() {
         let mut cursor = Cursor::default();
-        cursor.advance(&polled("a", None));
-        assert!(!cursor.is_new(&polled("a", None)));
-        assert!(cursor.is_new(&polled("b", None)));
+        cursor.advance(&polled("a", None), 0);
+        assert!(!cursor.is_new(&polled("a", None), 0));
+        assert!(cursor.is_new(&polled("b", None), 0));
     }
 
     #[test]

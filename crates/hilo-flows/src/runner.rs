@@ -137,7 +137,7 @@ impl Runner {
                 return Ok(report);
             }
             let mut next = cursor.clone();
-            next.advance(polled);
+            next.advance(polled, trigger.lag_ms());
             let advance = Advance::Cursor {
                 flow: &flow.name,
                 cursor: &next,
