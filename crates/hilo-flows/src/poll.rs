@@ -1,9 +1,9 @@
 //! Polling done right. A flow's cursor holds a watermark on the item's time field, the ids
-//! handled in the trigger's lag window behind it, and the API's own paging cursor; items are handled
-//! oldest first and the cursor moves past each one in the transaction that records its run,
-//! so a poll cut short anywhere resumes without losing or repeating an item. Searches ask the
-//! API for what changed since the watermark less the lag, in time order; other lists are read to their
-//! last page.
+//! handled in the trigger's lag window behind it, and the API's own paging cursor; items are
+//! handled oldest first and the cursor moves past each one in the transaction that records
+//! its run, so a poll cut short anywhere resumes without losing or repeating an item.
+//! Searches ask the API for what changed since the watermark less the lag, in time order;
+//! other lists are read to their last page.
 
 use std::collections::{BTreeMap, BTreeSet};
 
