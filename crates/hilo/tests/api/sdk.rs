@@ -205,7 +205,7 @@ on_both! {
         let (_, raw) = s.get(&format!("/contacts/{contact}/tasks")).await;
         let listed = tasks.list().await.unwrap();
         assert_same(&listed, &raw["tasks"]);
-        assert_eq!(listed, [done.clone()]);
+        assert_eq!(listed, std::slice::from_ref(&done));
         tasks.delete(&task.id).await.unwrap();
         assert_eq!(tasks.list().await.unwrap(), []);
         assert_eq!(api_error(tasks.get(&task.id).await).status, 400);
@@ -268,7 +268,7 @@ on_both! {
         assert_same(&listed, &raw["campaigns"]);
         assert_eq!(BTreeSet::from_iter(listed.iter().map(|c| c.name.clone())), BTreeSet::from(["Drip".to_owned(), "Welcome".to_owned()]));
         let drafts = client.campaigns().list(s.loc(), Some("draft")).await.unwrap();
-        assert_eq!(drafts, [drip.clone()]);
+        assert_eq!(drafts, std::slice::from_ref(&drip));
 
         let enrolled = |table: &'static str, column: &'static str| {
             let (db, contact) = (s.db.clone(), contact.clone());
@@ -286,7 +286,7 @@ on_both! {
         both.sort();
         assert_eq!(enrolled("contact_campaigns", "campaign_id").await, both);
         c.remove_from_campaign(&contact, &welcome.id).await.unwrap();
-        assert_eq!(enrolled("contact_campaigns", "campaign_id").await, [drip.id.clone()]);
+        assert_eq!(enrolled("contact_campaigns", "campaign_id").await, std::slice::from_ref(&drip.id));
         c.remove_from_all_campaigns(&contact).await.unwrap();
         assert_eq!(enrolled("contact_campaigns", "campaign_id").await, Vec::<String>::new());
 
@@ -294,10 +294,10 @@ on_both! {
         let listed = client.workflows().list(s.loc()).await.unwrap();
         let (_, raw) = s.get(&format!("/workflows/?locationId={}", s.loc())).await;
         assert_same(&listed, &raw["workflows"]);
-        assert_eq!(listed, [first.clone()]);
+        assert_eq!(listed, std::slice::from_ref(&first));
         let at = WorkflowEnrolment { event_start_time: Some("2030-06-23T03:30:00+01:00".into()) };
         c.add_to_workflow(&contact, &first.id, &at).await.unwrap();
-        assert_eq!(enrolled("contact_workflows", "workflow_id").await, [first.id.clone()]);
+        assert_eq!(enrolled("contact_workflows", "workflow_id").await, std::slice::from_ref(&first.id));
         c.remove_from_workflow(&contact, &first.id, &WorkflowEnrolment::default()).await.unwrap();
         assert_eq!(enrolled("contact_workflows", "workflow_id").await, Vec::<String>::new());
         let unknown = api_error(c.add_to_campaign(&contact, "NoSuchCampaign000000").await);
@@ -324,7 +324,7 @@ on_both! {
         let listed = b.list(s.loc(), Page::default()).await.unwrap();
         let (_, raw) = s.get(&format!("/businesses/?locationId={}", s.loc())).await;
         assert_same(&listed, &raw["businesses"]);
-        assert_eq!(listed, [updated.clone()]);
+        assert_eq!(listed, std::slice::from_ref(&updated));
 
         let c = client.contacts();
         let a = c.create(&new_contact(s, "A", "a@example.com")).await.unwrap().id;
@@ -347,7 +347,7 @@ on_both! {
             .bulk_business(&BulkBusinessBody { location_id: s.loc().to_owned(), ids: vec![z.clone()], business_id: None })
             .await
             .unwrap();
-        assert_eq!(detached.ids, [z.clone()]);
+        assert_eq!(detached.ids, std::slice::from_ref(&z));
         assert_eq!(c.get(&z).await.unwrap().business_id, None);
 
         b.delete(&created.id).await.unwrap();
@@ -380,7 +380,7 @@ on_both! {
         let listed = fields.list(None).await.unwrap();
         let (_, raw) = s.get(&format!("/locations/{}/customFields", s.loc())).await;
         assert_same(&listed, &raw["customFields"]);
-        assert_eq!(listed, [updated.clone()]);
+        assert_eq!(listed, std::slice::from_ref(&updated));
         assert_eq!(fields.list(Some("opportunity")).await.unwrap(), []);
         fields.delete(&created.id).await.unwrap();
         assert_eq!(fields.list(None).await.unwrap(), []);
@@ -497,7 +497,7 @@ on_both! {
         assert!(main.is_installed);
         assert_eq!(main.name, "Main");
         let not_installed = agency.oauth().installed_locations(&InstalledLocationsQuery { is_installed: Some(false), ..query }).await.unwrap();
-        assert_eq!(not_installed.locations.iter().map(|l| l.id.clone()).collect::<Vec<_>>(), [s.other_location.id.clone()]);
+        assert_eq!(not_installed.locations.iter().map(|l| l.id.clone()).collect::<Vec<_>>(), std::slice::from_ref(&s.other_location.id));
     }
 
     async fn concurrent_calls_with_an_expired_token_refresh_once(s) {
@@ -650,10 +650,13 @@ both! {
     }
 }
 
+/// Each request's headers and raw body.
+type Received = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
+
 /// A webhook receiver on 127.0.0.1 keeping every request's headers and raw body.
 struct Receiver {
     url: String,
-    got: Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>,
+    got: Received,
     hits: Arc<AtomicUsize>,
 }
 
@@ -661,7 +664,7 @@ impl Receiver {
     async fn start() -> Receiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        let got: Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>> = Arc::default();
+        let got: Received = Arc::default();
         let hits = Arc::new(AtomicUsize::new(0));
         let (keep, count) = (got.clone(), hits.clone());
         let app = axum::Router::new().route(
