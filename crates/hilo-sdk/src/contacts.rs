@@ -84,6 +84,10 @@ pub(crate) fn succeded(response: SuccededResponse) -> Result<(), Error> {
     }
 }
 
+fn owned(items: &[&str]) -> Vec<String> {
+    items.iter().map(|item| item.to_string()).collect()
+}
+
 impl Contacts {
     fn path(id: &str) -> String {
         format!("/contacts/{}", seg(id))
@@ -240,17 +244,13 @@ impl Contacts {
 
     pub async fn add_tags(&self, id: &str, tags: &[&str]) -> Result<TagsAddedResponse, Error> {
         let path = format!("{}/tags", Contacts::path(id));
-        let body = TagsBody {
-            tags: tags.iter().map(|t| t.to_string()).collect(),
-        };
+        let body = TagsBody { tags: owned(tags) };
         self.client.post(&path).json(&body)?.send_as().await
     }
 
     pub async fn remove_tags(&self, id: &str, tags: &[&str]) -> Result<TagsRemovedResponse, Error> {
         let path = format!("{}/tags", Contacts::path(id));
-        let body = TagsBody {
-            tags: tags.iter().map(|t| t.to_string()).collect(),
-        };
+        let body = TagsBody { tags: owned(tags) };
         self.client.delete(&path).json(&body)?.send_as().await
     }
 
@@ -276,7 +276,7 @@ impl Contacts {
     ) -> Result<FollowersAddedResponse, Error> {
         let path = format!("{}/followers", Contacts::path(id));
         let body = FollowersBody {
-            followers: followers.iter().map(|f| f.to_string()).collect(),
+            followers: owned(followers),
         };
         self.client.post(&path).json(&body)?.send_as().await
     }
@@ -288,7 +288,7 @@ impl Contacts {
     ) -> Result<FollowersRemovedResponse, Error> {
         let path = format!("{}/followers", Contacts::path(id));
         let body = FollowersBody {
-            followers: followers.iter().map(|f| f.to_string()).collect(),
+            followers: owned(followers),
         };
         self.client.delete(&path).json(&body)?.send_as().await
     }
