@@ -126,7 +126,13 @@ pub struct Request {
     method: Method,
     path: String,
     query: Vec<(String, String)>,
-    body: Option<Value>,
+    body: Option<Body>,
+}
+
+/// What a request carries.
+enum Body {
+    Json(Value),
+    Form(Vec<(String, String)>),
 }
 
 impl Request {
@@ -134,6 +140,14 @@ impl Request {
     pub fn query(mut self, name: impl Into<String>, value: impl ToString) -> Request {
         self.query.push((name.into(), value.to_string()));
         self
+    }
+
+    /// Adds a query parameter when there is a value.
+    pub fn query_opt(self, name: impl Into<String>, value: Option<impl ToString>) -> Request {
+        match value {
+            Some(value) => self.query(name, value),
+            None => self,
+        }
     }
 
     /// Adds query parameters.
@@ -148,8 +162,21 @@ impl Request {
 
     /// Sends `body` as JSON.
     pub fn json(mut self, body: &impl Serialize) -> Result<Request, Error> {
-        self.body = Some(serde_json::to_value(body).map_err(|e| Error::Decode(e.to_string()))?);
+        let value = serde_json::to_value(body).map_err(|e| Error::Decode(e.to_string()))?;
+        self.body = Some(Body::Json(value));
         Ok(self)
+    }
+
+    /// Sends `pairs` as an `application/x-www-form-urlencoded` body.
+    pub fn form<K: Into<String>, V: ToString>(
+        mut self,
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Request {
+        let pairs = pairs.into_iter();
+        self.body = Some(Body::Form(
+            pairs.map(|(k, v)| (k.into(), v.to_string())).collect(),
+        ));
+        self
     }
 
     /// Sends the request (retrying as the policy says) and returns the JSON body
@@ -250,7 +277,7 @@ impl Client {
         method: &Method,
         path: &str,
         query: &[(String, String)],
-        body: Option<&Value>,
+        body: Option<&Body>,
     ) -> Result<Response, Error> {
         let url = format!("{}{}", self.inner.base_url, path);
         let retry = &self.inner.retry;
@@ -275,8 +302,10 @@ impl Client {
             if !query.is_empty() {
                 request = request.query(query);
             }
-            if let Some(body) = body {
-                request = request.json(body);
+            match body {
+                Some(Body::Json(body)) => request = request.json(body),
+                Some(Body::Form(pairs)) => request = request.form(pairs),
+                None => {}
             }
             let answer = match request.send().await {
                 Ok(response) => {

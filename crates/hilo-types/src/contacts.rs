@@ -155,52 +155,52 @@ pub struct UpsertContact {
 /// `PUT /contacts/{contactId}` body (spec: `UpdateContactDto`, plus `companyName` and `gender`,
 /// which clients send although the spec leaves them out). Only present fields change; `null`
 /// clears a field.
-#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateContact {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     pub first_name: Patch<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     pub last_name: Patch<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     pub name: Patch<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     pub email: Patch<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     pub phone: Patch<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     pub address1: Patch<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     pub city: Patch<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     pub state: Patch<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     pub postal_code: Patch<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     pub website: Patch<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     pub timezone: Patch<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dnd: Option<bool>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dnd_settings: Option<DndSettings>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inbound_dnd_settings: Option<InboundDndSettings>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_fields: Option<Vec<CustomFieldInput>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     pub source: Patch<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     pub date_of_birth: Patch<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     pub country: Patch<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     pub assigned_to: Patch<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     pub company_name: Patch<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     pub gender: Patch<String>,
 }
 
@@ -476,4 +476,20 @@ pub struct SearchContact {
 pub struct SearchContactsResponse {
     pub contacts: Vec<SearchContact>,
     pub total: u64,
+}
+
+/// `POST /contacts/bulk/business` body: attach `ids` to `businessId`, or detach them with `null`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkBusinessBody {
+    pub location_id: String,
+    pub ids: Vec<String>,
+    pub business_id: Option<String>,
+}
+
+/// `POST /contacts/bulk/business` answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BulkBusinessResponse {
+    pub success: bool,
+    pub ids: Vec<String>,
 }

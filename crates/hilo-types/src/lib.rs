@@ -11,6 +11,7 @@ pub mod custom_fields;
 pub mod error;
 pub mod followers;
 pub mod notes;
+pub mod oauth;
 pub mod patch;
 pub mod tasks;
 pub mod workflows;

@@ -1,6 +1,6 @@
 //! A field of an update body that can be absent (leave as is), `null` (clear) or a value (set).
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Patch<T> {
@@ -51,6 +51,16 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
     }
 }
 
+// Used with `skip_serializing_if = "Patch::is_absent"`: an absent field is left out.
+impl<T: Serialize> Serialize for Patch<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Patch::Value(v) => v.serialize(serializer),
+            Patch::Absent | Patch::Null => serializer.serialize_none(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Patch;
@@ -73,5 +83,18 @@ mod tests {
         assert_eq!(Patch::Absent.apply(Some(1)), Some(1));
         assert_eq!(Patch::<i32>::Null.apply(Some(1)), None);
         assert_eq!(Patch::Value(2).apply(Some(1)), Some(2));
+    }
+
+    #[test]
+    fn absent_fields_are_left_out_and_null_is_sent() {
+        let body = crate::contacts::UpdateContact {
+            first_name: Patch::Value("Ada".to_owned()),
+            city: Patch::Null,
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            serde_json::json!({"firstName": "Ada", "city": null})
+        );
     }
 }

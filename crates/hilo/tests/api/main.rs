@@ -25,6 +25,7 @@ mod oauth;
 mod ratelimit;
 mod reset;
 mod schema;
+mod sdk;
 mod search;
 mod tags;
 mod tasks;
