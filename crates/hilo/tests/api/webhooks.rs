@@ -473,6 +473,8 @@ both! {
         s.contact(json!({ "firstName": "Again" })).await;
         let first = receiver.wait_for(1, |b| b["type"] == "ContactCreate").await;
         let id = first[0]["webhookId"].as_str().unwrap().to_owned();
+        // Until the attempt is recorded the delivery is "being sent right now".
+        recorded(&s, &id).await;
         let (status, body) = admin(&s, Method::POST, &format!("/hilo/admin/webhooks/deliveries/{id}/redeliver")).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let both = receiver.wait_for(2, |b| b["type"] == "ContactCreate").await;
