@@ -65,6 +65,20 @@ pub struct TriggerSpec {
     /// With `webhook`: only bodies whose `type` is this (`TaskComplete`, `ContactCreate`…).
     #[serde(default)]
     pub event: Option<String>,
+    /// With `webhook`: refuse posts whose signature (`x-ghl-signature`, else `x-wh-signature`)
+    /// does not verify against these keys.
+    #[serde(default)]
+    pub signed: Option<Signer>,
+}
+
+/// Whose keys sign a webhook flow's posts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Signer {
+    /// HighLevel's published keys.
+    Highlevel,
+    /// The keys of the hilo server the flow calls (`GET /hilo/webhooks/keys`).
+    Hilo,
 }
 
 /// One step: exactly one of `action`, `http` or `filter`.
@@ -145,7 +159,11 @@ pub struct Flow {
 #[derive(Debug, Clone)]
 pub enum Trigger {
     Poll(PollTrigger),
-    Webhook { path: String, event: Option<String> },
+    Webhook {
+        path: String,
+        event: Option<String>,
+        signed: Option<Signer>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -333,8 +351,13 @@ fn compile_trigger(
                     spec.every.as_deref().unwrap_or_default()
                 ));
             }
-            if spec.event.is_some() {
-                problems.push("trigger.event: only with webhook".to_owned());
+            for (field, set) in [
+                ("event", spec.event.is_some()),
+                ("signed", spec.signed.is_some()),
+            ] {
+                if set {
+                    problems.push(format!("trigger.{field}: only with webhook"));
+                }
             }
             let lag = match spec.lag.as_deref().map(parse_duration) {
                 None => DEFAULT_LAG,
@@ -377,6 +400,7 @@ fn compile_trigger(
             Some(Trigger::Webhook {
                 path: path.clone(),
                 event: spec.event.clone(),
+                signed: spec.signed,
             })
         }
         _ => {
@@ -592,6 +616,14 @@ mod tests {
             problems("name = \"x\"\n[trigger]\nwebhook = \"/in\"\nevery = \"1m\"")
                 .contains("trigger.every: only with poll")
         );
+        assert!(problems(
+            "name = \"x\"\n[trigger]\npoll = \"contacts.search_contacts\"\nevery = \"1m\"\nsigned = \"hilo\""
+        )
+        .contains("trigger.signed: only with webhook"));
+        assert!(
+            problems("name = \"x\"\n[trigger]\nwebhook = \"/in\"\nsigned = \"me\"")
+                .contains("unknown variant")
+        );
         assert!(
             problems("name = \"x\"\nsurprise = 1\n[trigger]\nwebhook = \"/in\"")
                 .contains("unknown field `surprise`")
@@ -613,7 +645,7 @@ mod tests {
     fn the_schema_names_the_fields() {
         let schema = json_schema().to_string();
         for field in [
-            "trigger", "steps", "poll", "webhook", "every", "http", "filter", "retry",
+            "trigger", "steps", "poll", "webhook", "signed", "every", "http", "filter", "retry",
         ] {
             assert!(schema.contains(&format!("\"{field}\"")), "{field}");
         }

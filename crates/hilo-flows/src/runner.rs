@@ -7,11 +7,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
+use hilo_sdk::webhooks::PublicKeys;
 use hilo_sdk::Client;
 use serde_json::{json, Map, Value};
 use tokio::sync::Notify;
 
-use crate::flow::{Flow, HttpSpec, PollTrigger, Step, StepKind, Trigger};
+use crate::flow::{Flow, HttpSpec, PollTrigger, Signer, Step, StepKind, Trigger};
 use crate::poll::{PollRequest, Polled};
 use crate::request;
 use crate::store::{Advance, OpenRun, RunStatus, StepRecord, Store};
@@ -488,6 +490,18 @@ impl Runner {
         report.done += 1;
     }
 
+    /// The keys a `signed` webhook flow checks its posts against.
+    async fn signing_keys(&self, signer: Signer) -> anyhow::Result<PublicKeys> {
+        Ok(match signer {
+            Signer::Highlevel => PublicKeys::highlevel()?,
+            Signer::Hilo => self
+                .client
+                .webhook_keys()
+                .await
+                .context("reading the server's webhook keys (GET /hilo/webhooks/keys)")?,
+        })
+    }
+
     /// The daemon: each polling flow on its interval, spread so that the flows of one
     /// location do not poll together, webhook flows fed from `listener`, until
     /// [`stop`](Runner::stop).
@@ -505,13 +519,22 @@ impl Runner {
                     let every = trigger.every;
                     tasks.spawn(async move { runner.poll_loop(flow, offset, every).await });
                 }
-                Trigger::Webhook { path, event } => {
+                Trigger::Webhook {
+                    path,
+                    event,
+                    signed,
+                } => {
+                    let keys = match signed {
+                        None => None,
+                        Some(signer) => Some(self.signing_keys(*signer).await?),
+                    };
                     let arrived = Arc::new(Notify::new());
                     hooks.insert(
                         path.clone(),
                         webhook::Hook {
                             flow: flow.name.clone(),
                             event: event.clone(),
+                            keys,
                             arrived: arrived.clone(),
                         },
                     );

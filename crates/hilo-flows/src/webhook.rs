@@ -1,14 +1,16 @@
 //! The runner's webhook listener: each webhook flow's path takes JSON posts, kept in the
 //! store before the answer, so a post answered 200 is never lost. Bodies with a `webhookId`
-//! (HighLevel's and hilo's deliveries) are kept once however often they are delivered.
+//! (HighLevel's and hilo's deliveries) are kept once however often they are delivered. A flow
+//! with `signed` refuses, unkept, any post whose signature does not verify over its raw bytes.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
+use hilo_sdk::webhooks::{self, PublicKeys};
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
@@ -18,6 +20,8 @@ pub struct Hook {
     pub flow: String,
     /// Only bodies whose `type` is this.
     pub event: Option<String>,
+    /// The keys posts must be signed with, when the flow says `signed`.
+    pub keys: Option<PublicKeys>,
     /// Woken when a body is kept.
     pub arrived: Arc<Notify>,
 }
@@ -30,16 +34,30 @@ pub fn router(store: Store, hooks: BTreeMap<String, Hook>) -> Router {
             let hook = Arc::new(hook);
             router.route(
                 &path,
-                post(move |body: Bytes| {
+                post(move |headers: HeaderMap, body: Bytes| {
                     let store = store.clone();
                     let hook = hook.clone();
-                    async move { take(&store, &hook, &body).await }
+                    async move { take(&store, &hook, &headers, &body).await }
                 }),
             )
         })
 }
 
-async fn take(store: &Store, hook: &Hook, body: &[u8]) -> (StatusCode, Json<Value>) {
+async fn take(
+    store: &Store,
+    hook: &Hook,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> (StatusCode, Json<Value>) {
+    if let Some(keys) = &hook.keys {
+        if let Err(e) = webhooks::verify(headers, body, keys) {
+            tracing::warn!(flow = %hook.flow, error = %e, "refused an unsigned webhook post");
+            return (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({"statusCode": 401, "message": format!("Invalid signature: {e}")})),
+            );
+        }
+    }
     let Ok(body) = serde_json::from_slice::<Value>(body) else {
         return (
             StatusCode::BAD_REQUEST,

@@ -434,6 +434,17 @@ async fn example_c_posts_a_completed_task_and_notes_the_answer() {
         .await;
 
         let contact = s.contact(json!({"firstName": "Grace"})).await;
+        // Posts not signed by the server are refused and not kept.
+        let forged = json!({"type": "TaskComplete", "id": "forged", "title": "Forged", "contactId": contact, "webhookId": "forged-1"});
+        let http = reqwest::Client::new();
+        for signature in [None, Some("bm90IGEgc2lnbmF0dXJl")] {
+            let mut post = http.post(format!("{base}/hooks/tasks")).json(&forged);
+            if let Some(signature) = signature {
+                post = post.header("x-ghl-signature", signature);
+            }
+            let answer = post.send().await.unwrap();
+            assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+        }
         let (_, created) = s.post(&format!("/contacts/{contact}/tasks"), json!({"title": "Send the contract", "dueDate": "2030-01-01T00:00:00Z", "completed": false})).await;
         let task_id = created["task"]["id"].as_str().unwrap().to_owned();
         let (st, _) = s
