@@ -1,7 +1,6 @@
 //! A catalog item and its rendered parameters, as an SDK request.
 
 use hilo_sdk::{Client, Method, Request};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{Map, Value};
 
 use crate::catalog::{Item, ParamPlace};
@@ -32,7 +31,10 @@ pub fn call(
                 if text.is_empty() || text.contains('/') {
                     anyhow::bail!("{}: path parameter {} is {text:?}", item.id, param.name);
                 }
-                path = path.replace(&format!("{{{}}}", param.name), &encode_segment(&text));
+                path = path.replace(
+                    &format!("{{{}}}", param.name),
+                    &hilo_sdk::path_segment(&text),
+                );
             }
             ParamPlace::Query => match &value {
                 Value::Array(values) => {
@@ -74,17 +76,6 @@ fn as_text(value: &Value) -> String {
     }
 }
 
-/// What a path segment may not hold as it is: all but RFC 3986's unreserved characters.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
-fn encode_segment(text: &str) -> String {
-    utf8_percent_encode(text, SEGMENT).to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +92,6 @@ mod tests {
             describe(item, with.as_object().unwrap()),
             r#"POST /contacts/c 1/tasks {"title":"x"}"#
         );
-        assert_eq!(encode_segment("c 1é"), "c%201%C3%A9");
+        assert_eq!(hilo_sdk::path_segment("c 1é"), "c%201%C3%A9");
     }
 }

@@ -1,8 +1,9 @@
-//! Streams over every page of a list.
+//! Streams over every page of a list, and the path segments of their requests.
 
 use std::future::Future;
 
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::Error;
 
@@ -30,17 +31,17 @@ where
     .boxed()
 }
 
-/// A path segment with everything but unreserved characters percent-encoded.
-pub(crate) fn seg(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+/// What a path segment may not hold as it is: all but RFC 3986's unreserved characters.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// A value made fit for one path segment (an id in `/contacts/{id}`): everything but unreserved
+/// characters percent-encoded.
+pub fn seg(value: &str) -> String {
+    utf8_percent_encode(value, SEGMENT).to_string()
 }
 
 #[cfg(test)]
@@ -51,6 +52,7 @@ mod tests {
     fn segments_are_encoded() {
         assert_eq!(seg("abc-DEF_1.2~"), "abc-DEF_1.2~");
         assert_eq!(seg("a/b c?"), "a%2Fb%20c%3F");
+        assert_eq!(seg("é"), "%C3%A9");
     }
 
     #[tokio::test]

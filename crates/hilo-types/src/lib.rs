@@ -10,6 +10,7 @@ pub mod contacts;
 pub mod custom_fields;
 pub mod error;
 pub mod followers;
+pub mod marketplace;
 pub mod notes;
 pub mod oauth;
 pub mod patch;

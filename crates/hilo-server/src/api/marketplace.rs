@@ -3,7 +3,9 @@
 
 use axum::extract::{Path, State};
 use axum::Router;
-use serde::{Deserialize, Serialize};
+use hilo_types::marketplace::{
+    InstallerDetails, InstallerDetailsResponse, UninstallRequest, UninstallResponse,
+};
 
 use super::route;
 use crate::auth::{AnyAuth, Principal};
@@ -31,14 +33,7 @@ pub(crate) fn check_app(principal: &Principal, app_id: &str) -> ApiResult<()> {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct UninstallBody {
-    company_id: Option<String>,
-    location_id: Option<String>,
-}
-
-impl Schema for UninstallBody {
+impl Schema for UninstallRequest {
     const FIELDS: &'static [Field] = &[
         optional("companyId", Kind::String),
         optional("locationId", Kind::String),
@@ -46,18 +41,13 @@ impl Schema for UninstallBody {
     ];
 }
 
-#[derive(Serialize)]
-struct Success {
-    success: bool,
-}
-
 async fn uninstall(
     State(state): State<AppState>,
     AnyAuth(principal): AnyAuth,
     Path(app_id): Path<String>,
     _: QueryParams<NoParams>,
-    Body(body): Body<UninstallBody>,
-) -> ApiResult<Reply<Success>> {
+    Body(body): Body<UninstallRequest>,
+) -> ApiResult<Reply<UninstallResponse>> {
     check_app(&principal, &app_id)?;
     // A location token uninstalls from its location; an agency token from the agency and all of
     // its locations, or from one of them when locationId is given.
@@ -96,24 +86,7 @@ async fn uninstall(
     if !done {
         return Err(ApiError::bad_request("The app is not installed here"));
     }
-    Ok(Reply::ok(Success { success: true }))
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct InstallerDetails {
-    company_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    location_id: Option<String>,
-    company_name: String,
-    user_id: Option<String>,
-    is_whitelabel_company: bool,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct InstallerDetailsResponse {
-    installation_details: InstallerDetails,
+    Ok(Reply::ok(UninstallResponse { success: true }))
 }
 
 async fn installer_details(
@@ -145,6 +118,12 @@ async fn installer_details(
             company_name,
             user_id,
             is_whitelabel_company: false,
+            relationship_number: None,
+            company_email: None,
+            company_owner_full_name: None,
+            company_plan: None,
+            company_high_level_plan: None,
+            marketplace_app_plan_id: None,
         },
     }))
 }

@@ -13,6 +13,7 @@ use hilo_sdk::types::bulk_tags::BulkTagsBody;
 use hilo_sdk::types::businesses::{CreateBusiness, UpdateBusiness};
 use hilo_sdk::types::contacts::{BulkBusinessBody, CreateContact, UpdateContact, UpsertContact};
 use hilo_sdk::types::custom_fields::{CreateCustomField, UpdateCustomField};
+use hilo_sdk::types::marketplace::UninstallRequest;
 use hilo_sdk::types::notes::{CreateNote, UpdateNote};
 use hilo_sdk::types::tasks::{CreateTask, UpdateTask};
 use hilo_sdk::types::workflows::WorkflowEnrolment;
@@ -498,6 +499,31 @@ on_both! {
         assert_eq!(main.name, "Main");
         let not_installed = agency.oauth().installed_locations(&InstalledLocationsQuery { is_installed: Some(false), ..query }).await.unwrap();
         assert_eq!(not_installed.locations.iter().map(|l| l.id.clone()).collect::<Vec<_>>(), std::slice::from_ref(&s.other_location.id));
+    }
+
+    async fn marketplace_installer_details_and_uninstall(s) {
+        let app = crate::oauth::app(s, "contacts.readonly oauth.write marketplace-installer-details.readonly", Distribution::Location).await;
+        let code = crate::oauth::authorize(s, &app, InstallTarget::Location(s.loc().to_owned())).await;
+        let tokens = crate::oauth::exchange(s, &app, &code, "Location").await;
+        let token = tokens["access_token"].as_str().unwrap();
+        let client = sdk_with(s, token, quick());
+        let contact = s.contact(json!({"firstName": "Installed"})).await;
+
+        let details = client.marketplace().installer_details(&app.id).await.unwrap();
+        let (_, raw) = s.send(s.client.get(format!("{}/marketplace/app/{}/installations", s.base, app.id)).bearer_auth(token).header("Version", "2021-07-28")).await;
+        assert_same(&details, &raw["installationDetails"]);
+        assert_eq!(details.company_id, s.location.company_id);
+        assert_eq!(details.location_id.as_deref(), Some(s.loc()));
+        assert!(!details.is_whitelabel_company);
+        assert_eq!(api_error(client.marketplace().installer_details("another-app").await).status, 403);
+
+        // A location token names its own location; the uninstall revokes the token at once.
+        let wrong = UninstallRequest { location_id: Some(s.other_location.id.clone()), ..UninstallRequest::default() };
+        assert_eq!(api_error(client.marketplace().uninstall(&app.id, &wrong).await).status, 403);
+        client.contacts().get(&contact).await.unwrap();
+        let own = UninstallRequest { location_id: Some(s.loc().to_owned()), reason: Some("done testing".into()), ..UninstallRequest::default() };
+        client.marketplace().uninstall(&app.id, &own).await.unwrap();
+        assert_eq!(api_error(client.contacts().get(&contact).await).status, 401);
     }
 
     async fn concurrent_calls_with_an_expired_token_refresh_once(s) {
