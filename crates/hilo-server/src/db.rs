@@ -140,9 +140,12 @@ async fn sqlite_pool(url: &str, max: u32) -> anyhow::Result<AnyPool> {
         .acquire_timeout(Duration::from_secs(30))
         .after_connect(|conn, _meta| {
             Box::pin(async move {
+                // Searches visit many rows at random: reading the file through a memory map
+                // and a larger page cache spare a system call and a copy per page.
                 conn.execute(
                     "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+                     PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
+                     PRAGMA mmap_size = 2147418112; PRAGMA cache_size = -65536;",
                 )
                 .await?;
                 Ok(())

@@ -119,7 +119,6 @@ async fn search_contacts(
 
     let mut count = SqlBuilder::new("SELECT COUNT(*) FROM contacts");
     push_where(&mut count, &location_id, &q, &ctx);
-    let total: i64 = count.query_scalar().fetch_one(state.db.read()).await?;
 
     let mut select = SqlBuilder::new(&format!(
         "SELECT {COLUMNS}, {BUSINESS_NAME} AS business_name{} FROM contacts",
@@ -137,7 +136,11 @@ async fn search_contacts(
             .push(" OFFSET ")
             .bind_int((q.page - 1).saturating_mul(q.page_limit));
     }
-    let found = select.query().fetch_all(state.db.read()).await?;
+    // The count and the page read side by side, on two connections.
+    let (total, found): (i64, _) = tokio::try_join!(
+        count.query_scalar().fetch_one(state.db.read()),
+        select.query().fetch_all(state.db.read()),
+    )?;
 
     let mut rows = Vec::with_capacity(found.len());
     for row in &found {
