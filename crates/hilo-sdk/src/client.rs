@@ -317,7 +317,7 @@ impl Client {
             };
             let (status, headers, bytes) = match answer {
                 Ok(answer) => answer,
-                Err(error) if attempt < retry.max_retries && transient(&error) => {
+                Err(error) if attempt < retry.max_retries && transient(&error, method) => {
                     let wait = retry.backoff(attempt);
                     tracing::debug!(%error, ?wait, attempt, "connection failed, retrying");
                     tokio::time::sleep(wait).await;
@@ -433,7 +433,7 @@ impl Client {
                         None => Error::from_response(status, &bytes),
                     }
                 }
-                Err(error) if attempt < retry.max_retries && transient(&error) => {
+                Err(error) if attempt < retry.max_retries && transient(&error, &Method::POST) => {
                     tokio::time::sleep(retry.backoff(attempt)).await;
                     attempt += 1;
                     continue;
@@ -451,7 +451,93 @@ impl Client {
     }
 }
 
-/// Errors where the request may not have reached the server, or its answer was cut off.
-fn transient(error: &reqwest::Error) -> bool {
-    error.is_connect() || error.is_timeout() || error.is_request() || error.is_body()
+/// Errors worth sending the request again for: no connection was made (the server never saw
+/// it), or, for methods that may be repeated without harm, the request or its answer was cut
+/// off. A POST cut off midway may have been carried out: sending it again could create a
+/// second contact, so that error is returned instead.
+fn transient(error: &reqwest::Error, method: &Method) -> bool {
+    let repeatable = matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+    );
+    error.is_connect()
+        || repeatable && (error.is_timeout() || error.is_request() || error.is_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tokio::io::AsyncReadExt;
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A server that reads each request and hangs up without answering; it counts them.
+    async fn hang_up_server() -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counter = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buffer = [0u8; 4096];
+                if socket.read(&mut buffer).await.unwrap_or(0) > 0 {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+        (base, seen)
+    }
+
+    fn client(base: &str, base_backoff: Duration) -> Client {
+        Client::builder(base)
+            .private_token("pit-test")
+            .retry(RetryPolicy {
+                max_retries: 2,
+                base_backoff,
+                ..RetryPolicy::default()
+            })
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_cut_off_post_is_not_sent_again_but_a_get_is() {
+        let (base, seen) = hang_up_server().await;
+        let client = client(&base, Duration::from_millis(1));
+        let post = client
+            .post("/contacts/")
+            .json(&serde_json::json!({"firstName": "Ada"}));
+        assert!(matches!(
+            post.unwrap().send().await,
+            Err(Error::Transport(_))
+        ));
+        assert_eq!(seen.load(Ordering::SeqCst), 1, "the POST went out once");
+
+        assert!(client.get("/contacts/x").send().await.is_err());
+        assert_eq!(
+            seen.load(Ordering::SeqCst),
+            1 + 3,
+            "the GET went out three times"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_tried_again_whatever_the_method() {
+        // Nothing listens on a port just freed; each try is refused before anything is sent.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        drop(listener);
+        let started = std::time::Instant::now();
+        let result = client(&base, Duration::from_millis(100))
+            .post("/contacts/")
+            .send()
+            .await;
+        assert!(matches!(result, Err(Error::Transport(e)) if e.is_connect()));
+        // Both retries waited their backoff (at least 50 ms, then 100 ms): they were made.
+        assert!(started.elapsed() >= Duration::from_millis(150));
+    }
 }
