@@ -4,7 +4,7 @@
 //! created on first start and kept as a hash in `server_keys`.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::Path;
+use axum::extract::{DefaultBodyLimit, Path};
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -22,7 +22,7 @@ use crate::reset::ResetTo;
 use crate::state::AppState;
 use crate::time::{format_ms, now_ms};
 use crate::trace::Reply;
-use crate::validate::{optional, Field, Kind, QueryParams, Schema};
+use crate::validate::{optional, Field, Kind, QueryParams, RawBody, Schema};
 
 const ADMIN_KEY_NAME: &str = "admin-key-sha256";
 const INVALID_ADMIN_KEY: &str = "Invalid admin key";
@@ -40,11 +40,28 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/hilo/admin/reset", post(reset))
         .route(
             "/hilo/admin/fixtures",
-            get(dump_fixtures).post(load_fixtures),
+            get(dump_fixtures)
+                .post(load_fixtures)
+                .layer(DefaultBodyLimit::max(FIXTURES_BODY_LIMIT)),
         )
         .route("/hilo/admin/clock", get(clock).post(set_clock))
         .route("/hilo/admin/state", get(location_state))
 }
+
+/// A control-plane JSON body: one over the limit is a 413, one that does not fit the request's
+/// shape a 422 saying why.
+fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> ApiResult<T> {
+    match body {
+        Ok(Json(value)) => Ok(value),
+        Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(ApiError::PayloadTooLarge)
+        }
+        Err(rejection) => Err(ApiError::unprocessable(rejection.body_text())),
+    }
+}
+
+/// A fixtures document holds whole locations: far more than the API's body limit.
+pub const FIXTURES_BODY_LIMIT: usize = 512 * 1024 * 1024;
 
 fn new_admin_key() -> String {
     format!("hak-{}", random_secret(24))
@@ -228,7 +245,7 @@ async fn add_fault(
     _admin: Admin,
     body: Result<Json<NewRule>, JsonRejection>,
 ) -> ApiResult<Reply<FaultAdded>> {
-    let Json(rule) = body.map_err(|e| ApiError::unprocessable(e.body_text()))?;
+    let rule = json_body(body)?;
     let fault = state
         .faults
         .add(rule, now_ms())
@@ -395,7 +412,7 @@ async fn reset(
     _admin: Admin,
     body: Result<Json<ResetBody>, JsonRejection>,
 ) -> ApiResult<axum::response::Response> {
-    let Json(body) = body.map_err(|e| ApiError::unprocessable(e.body_text()))?;
+    let body = json_body(body)?;
     match (body.location_id, body.all) {
         (Some(location_id), false) => {
             crate::reset::reset_location(&state.db, &location_id, body.to)
@@ -460,7 +477,7 @@ async fn load_fixtures(
     State(state): State<AppState>,
     _admin: Admin,
     QueryParams(q): QueryParams<LoadQuery>,
-    body: axum::body::Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<Reply<crate::fixtures::Loaded>> {
     let doc = crate::fixtures::parse(&body).map_err(ApiError::unprocessable)?;
     let replace = q.replace.as_deref() == Some("true");
@@ -514,7 +531,7 @@ async fn set_clock(
     _admin: Admin,
     body: Result<Json<ClockChange>, JsonRejection>,
 ) -> ApiResult<Reply<ClockState>> {
-    let Json(change) = body.map_err(|e| ApiError::unprocessable(e.body_text()))?;
+    let change = json_body(body)?;
     match (&change.set, change.advance_ms, change.real) {
         (Some(at), None, false) => {
             let at_ms = match at {

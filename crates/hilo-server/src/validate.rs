@@ -207,6 +207,27 @@ pub fn is_email(s: &str) -> bool {
         })
 }
 
+/// The body's bytes; one over the route's limit is HighLevel's JSON 413, anything else that
+/// cannot be read a 400.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> ApiResult<Self> {
+        Bytes::from_request(request, state)
+            .await
+            .map(RawBody)
+            .map_err(|rejection| {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::bad_request(rejection.body_text())
+                }
+            })
+    }
+}
+
 /// A validated JSON body. An empty body counts as `{}`, as Express leaves it; a body that is not
 /// JSON is a 400, as body-parser answers.
 pub struct Body<T>(pub T);
@@ -216,15 +237,7 @@ impl<T: Schema> FromRequest<AppState> for Body<T> {
 
     async fn from_request(request: Request, state: &AppState) -> ApiResult<Self> {
         let auth = request.extensions().get::<Auth>().cloned();
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge
-                } else {
-                    ApiError::bad_request(rejection.body_text())
-                }
-            })?;
+        let RawBody(bytes) = RawBody::from_request(request, state).await?;
         let object = parse_object(&bytes)?;
         finish(object, auth.as_ref()).map(Body)
     }
@@ -248,9 +261,7 @@ impl<T: Schema> FromRequest<AppState> for Form<T> {
                 .await
                 .map(|Body(t)| Form(t));
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+        let RawBody(bytes) = RawBody::from_request(request, state).await?;
         let object: Map<String, Value> = form_urlencoded::parse(&bytes)
             .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
             .collect();
