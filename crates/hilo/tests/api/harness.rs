@@ -425,6 +425,34 @@ macro_rules! on_both {
     };
 }
 
+/// Like `on_both!`, for tests that start their own server: each gets the `Backend` to start it
+/// on, PostgreSQL only when its URL is set.
+#[macro_export]
+macro_rules! on_each_backend {
+    ($(async fn $name:ident($backend:ident) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                async fn run($backend: $crate::harness::Backend) $body
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    run($crate::harness::Backend::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if std::env::var($crate::harness::POSTGRES_ENV).is_ok_and(|u| !u.is_empty()) {
+                        run($crate::harness::Backend::Postgres).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+
 #[test]
 fn database_urls_swap_their_database() {
     assert_eq!(

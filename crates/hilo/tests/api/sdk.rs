@@ -32,8 +32,8 @@ use reqwest::Method;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::harness::{Backend, TestServer, POSTGRES_ENV};
-use crate::on_both;
+use crate::harness::TestServer;
+use crate::{on_both, on_each_backend};
 
 /// Quick retries, so that tests that retry stay fast.
 fn quick() -> RetryPolicy {
@@ -81,31 +81,6 @@ fn new_contact(s: &TestServer, first: &str, email: &str) -> CreateContact {
         email: Some(email.to_owned()),
         ..CreateContact::default()
     }
-}
-
-/// `async fn name(backend)` run once per engine; PostgreSQL only with its URL set.
-macro_rules! both {
-    ($(async fn $name:ident($backend:ident) $body:block)*) => {
-        $(
-            mod $name {
-                use super::*;
-
-                async fn run($backend: Backend) $body
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    run(Backend::Sqlite).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    if std::env::var(POSTGRES_ENV).is_ok_and(|u| !u.is_empty()) {
-                        run(Backend::Postgres).await;
-                    }
-                }
-            }
-        )*
-    };
 }
 
 on_both! {
@@ -589,7 +564,7 @@ on_both! {
     }
 }
 
-both! {
+on_each_backend! {
     async fn rate_limited_calls_wait_for_retry_after(backend) {
         let limiter = RateLimiter::in_memory(RateLimits { burst: 2, interval: Duration::from_secs(1), daily: 1_000 });
         let Some(s) = TestServer::start_limited(backend, limiter).await else { return };

@@ -17,6 +17,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::harness::{Backend, TestServer};
+use crate::on_each_backend;
 
 pub(crate) const ADMIN_KEY: &str = "hak-webhook-tests";
 
@@ -256,31 +257,7 @@ fn keys_of(body: &Value) -> Vec<&str> {
         .collect()
 }
 
-macro_rules! both {
-    ($(async fn $name:ident($backend:ident) $body:block)*) => {
-        $(
-            mod $name {
-                use super::*;
-
-                async fn run($backend: Backend) $body
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    run(Backend::Sqlite).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    if std::env::var(crate::harness::POSTGRES_ENV).is_ok_and(|u| !u.is_empty()) {
-                        run(Backend::Postgres).await;
-                    }
-                }
-            }
-        )*
-    };
-}
-
-both! {
+on_each_backend! {
     async fn every_event_is_signed_and_shaped_as_documented(backend) {
         let Some(s) = start(backend, fast()).await else { return };
         let receiver = Receiver::start().await;
@@ -649,7 +626,7 @@ async fn first_attempt(s: &TestServer) -> (Value, Value) {
     panic!("no ContactCreate delivery was attempted");
 }
 
-both! {
+on_each_backend! {
     async fn an_endless_answer_is_read_only_up_to_the_cap(backend) {
         // A receiver that accepts and then never stops sending: without the cap the attempt
         // would run into the timeout and record its error.
