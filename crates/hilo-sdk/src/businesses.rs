@@ -82,10 +82,6 @@ impl Businesses {
 
     pub async fn delete(&self, id: &str) -> Result<(), Error> {
         let response: SuccessResponse = self.client.delete(&Businesses::path(id)).send_as().await?;
-        if response.success {
-            Ok(())
-        } else {
-            Err(Error::Decode("the server answered success: false".into()))
-        }
+        crate::error::confirmed(response.success, "success")
     }
 }

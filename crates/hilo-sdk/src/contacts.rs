@@ -77,11 +77,7 @@ impl Client {
 
 /// `Ok` for `{"succeded": true}`.
 pub(crate) fn succeded(response: SuccededResponse) -> Result<(), Error> {
-    if response.succeded {
-        Ok(())
-    } else {
-        Err(Error::Decode("the server answered succeded: false".into()))
-    }
+    crate::error::confirmed(response.succeded, "succeded")
 }
 
 fn owned(items: &[&str]) -> Vec<String> {

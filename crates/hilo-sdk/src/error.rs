@@ -36,6 +36,15 @@ pub enum Error {
     Config(String),
 }
 
+/// `Ok` when a 2xx body's flag (`success`, `succeded`) says the call was carried out.
+pub(crate) fn confirmed(flag: bool, name: &str) -> Result<(), Error> {
+    if flag {
+        Ok(())
+    } else {
+        Err(Error::Decode(format!("the server answered {name}: false")))
+    }
+}
+
 impl Error {
     /// Builds the error for a non-2xx answer from its status and raw body.
     pub(crate) fn from_response(status: u16, bytes: &[u8]) -> Error {

@@ -33,11 +33,7 @@ impl Marketplace {
             .delete(&Marketplace::path(app_id))
             .json(request)?;
         let response: UninstallResponse = request.send_as().await?;
-        if response.success {
-            Ok(())
-        } else {
-            Err(Error::Decode("the server answered success: false".into()))
-        }
+        crate::error::confirmed(response.success, "success")
     }
 
     /// Who installed the app where the token belongs.
