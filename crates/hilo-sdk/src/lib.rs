@@ -3,13 +3,13 @@
 //!
 //! - Typed calls per resource: [`Client::contacts`], [`Client::businesses`],
 //!   [`Client::campaigns`], [`Client::workflows`], [`Client::custom_fields`], [`Client::oauth`],
-//!   [`Client::marketplace`],
-//!   with the wire types of `hilo-types`; lists as streams over every page.
+//!   [`Client::marketplace`], with the wire types of `hilo-types`; lists as streams over every
+//!   page.
 //! - Tokens: a private integration token, or OAuth tokens refreshed once for all concurrent
 //!   callers, before they expire and again on a 401, with a hook to persist the rotated pair.
 //! - Retries with exponential backoff and jitter on 429, 5xx and connection errors (a POST cut
-//!   off after it was sent is not repeated), honouring `Retry-After`; pacing from `X-RateLimit-Remaining` so a busy client slows down before it
-//!   is refused.
+//!   off after it was sent is not repeated), honouring `Retry-After`; pacing from
+//!   `X-RateLimit-Remaining` so a busy client slows down before it is refused.
 //! - Errors carry the status, HighLevel's message and the `traceId`.
 //! - [`webhooks::verify`] checks both webhook signature schemes over the raw body.
 //!

@@ -27,6 +27,9 @@ use crate::validate::{optional, Field, Kind, QueryParams, RawBody, Schema};
 const ADMIN_KEY_NAME: &str = "admin-key-sha256";
 const INVALID_ADMIN_KEY: &str = "Invalid admin key";
 
+/// A fixtures document holds whole locations: far more than the API's body limit.
+pub const FIXTURES_BODY_LIMIT: usize = 512 * 1024 * 1024;
+
 pub fn routes(router: Router<AppState>) -> Router<AppState> {
     router
         .route("/hilo/admin/limits", get(limits))
@@ -59,9 +62,6 @@ fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> ApiResult<T> {
         Err(rejection) => Err(ApiError::unprocessable(rejection.body_text())),
     }
 }
-
-/// A fixtures document holds whole locations: far more than the API's body limit.
-pub const FIXTURES_BODY_LIMIT: usize = 512 * 1024 * 1024;
 
 fn new_admin_key() -> String {
     format!("hak-{}", random_secret(24))
