@@ -210,6 +210,14 @@ async fn run(options: Options) {
         .await
         .unwrap()
         .with_rate_limiter(RateLimiter::off());
+    let started = Instant::now();
+    if let Some(indexes) = &state.contact_indexes {
+        indexes.preload(&state.db, &location_id).await.unwrap();
+    }
+    eprintln!(
+        "loaded the location into the contact index in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/contacts/search", listener.local_addr().unwrap());
     let app = hilo_server::app(state, hilo_server::DEFAULT_BODY_LIMIT);
@@ -251,4 +259,13 @@ async fn run(options: Options) {
         summary(kind.name(), latencies);
     }
     summary("**the mix**", &mut all);
+    // The process holds the server, its index and the client.
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        if let Some(rss) = status.lines().find(|l| l.starts_with("VmRSS:")) {
+            println!(
+                "\nmemory of the bench process after the run: {}",
+                rss[6..].trim()
+            );
+        }
+    }
 }

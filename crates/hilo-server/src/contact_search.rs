@@ -88,7 +88,7 @@ impl Op {
 
 /// How a field is stored, which decides how each operator compares it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     /// Text compared case-insensitively; `lowered`: the column already holds it lower-cased.
     Text { expr: &'static str, lowered: bool },
     /// Text compared exactly (ids).
@@ -166,8 +166,8 @@ impl CustomShape {
 /// a row of a TEXTBOX_LIST field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomTarget {
-    id: String,
-    row: Option<String>,
+    pub(crate) id: String,
+    pub(crate) row: Option<String>,
 }
 
 /// `customFields.{id}[.{rowId}]`: the field's shape and target, if the location has it.
@@ -334,14 +334,14 @@ const OPPORTUNITY_FIELDS: &[&str] = &["pipelineId", "pipelineStageId", "status"]
 
 /// A value to compare with, already in the form the column stores.
 #[derive(Debug, Clone, PartialEq)]
-enum Operand {
+pub(crate) enum Operand {
     Text(String),
     Int(i64),
     Float(f64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cmp {
+pub(crate) enum Cmp {
     Gt,
     Gte,
     Lt,
@@ -360,7 +360,7 @@ impl Cmp {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum Test {
+pub(crate) enum Test {
     Eq(Operand),
     NotEq(Operand),
     Contains(String),
@@ -383,10 +383,10 @@ pub enum Filter {
 /// A condition: the field's storage and the test on it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
-    kind: Kind,
-    test: Test,
+    pub(crate) kind: Kind,
+    pub(crate) test: Test,
     /// Which custom field, for [`Kind::Custom`].
-    custom: Option<CustomTarget>,
+    pub(crate) custom: Option<CustomTarget>,
 }
 
 /// A sortable field: an expression that is never NULL, so that rows order the same way on
@@ -1386,7 +1386,7 @@ impl SearchQuery {
     /// Whether the id, the last tiebreaker, runs downwards: it follows the last sort key, so
     /// that `dateAdded desc` reads the `(location_id, date_added, id)` index backwards exactly,
     /// with no sort of the matches.
-    fn id_descending(&self) -> bool {
+    pub(crate) fn id_descending(&self) -> bool {
         self.sort.last().is_some_and(|key| key.descending)
     }
 

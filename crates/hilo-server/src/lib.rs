@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod contact_index;
 pub mod contact_search;
 pub mod control;
 pub mod custom_fields;

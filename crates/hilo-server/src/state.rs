@@ -1,5 +1,8 @@
 //! What every handler shares. Built once by `app()`; nothing process-global.
 
+use std::sync::Arc;
+
+use crate::contact_index::ContactIndexes;
 use crate::db::Db;
 use crate::faults::Faults;
 use crate::journal::Journal;
@@ -23,6 +26,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Webhook delivery settings and signing keys.
     pub webhooks: Webhooks,
+    /// The contacts of the locations searched so far, in memory; `None`: every search is SQL.
+    pub contact_indexes: Option<Arc<ContactIndexes>>,
 }
 
 impl AppState {
@@ -39,7 +44,16 @@ impl AppState {
             journal: Journal::default(),
             clock: Clock::default(),
             webhooks: Webhooks::default(),
+            contact_indexes: Some(Arc::default()),
         })
+    }
+
+    /// A state whose searches all run as SQL (to compare the index with).
+    pub fn without_contact_index(self) -> AppState {
+        AppState {
+            contact_indexes: None,
+            ..self
+        }
     }
 
     /// The same state counting requests with `limiter` instead.

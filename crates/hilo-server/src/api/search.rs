@@ -8,6 +8,7 @@ use axum::Router;
 use hilo_types::contacts::{SearchContact, SearchContactsResponse};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
 use super::contacts::{push_text_query, token_location, ContactRow, COLUMNS};
@@ -100,31 +101,57 @@ async fn custom_field_types(
         .collect())
 }
 
-async fn search_contacts(
-    State(state): State<AppState>,
-    auth: Auth,
-    _: QueryParams<NoParams>,
-    Body(body): Body<SearchBody>,
-) -> ApiResult<Reply<SearchContactsResponse>> {
-    let location = token_location(&state, &auth).await?;
-    let ctx = SearchContext {
-        backend: state.db.backend,
-        timezone: location.timezone.parse().unwrap_or(chrono_tz::UTC),
-        country: location.country.clone(),
-        custom_fields: custom_field_types(&state, &location.id, &body.rest).await?,
-    };
-    let q = contact_search::parse(&body.rest, &ctx)?;
-    // `QueryParams`/`Body` checked that the body's location is the token's.
-    let location_id = body.location_id;
+/// The page's rows, with their sort values, for a search the index answered.
+async fn page_of(
+    state: &AppState,
+    location_id: &str,
+    q: &SearchQuery,
+    ids: &[String],
+) -> Result<Vec<AnyRow>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut select = select_rows(q);
+    select
+        .push(" WHERE location_id = ")
+        .bind_text(location_id)
+        .push(" AND id IN (");
+    bind_list(&mut select, ids);
+    select.push(")");
+    let mut rows = select.query().fetch_all(state.db.read()).await?;
+    let place: HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    rows.sort_by_key(|row| {
+        row.try_get::<String, _>("id")
+            .ok()
+            .and_then(|id| place.get(id.as_str()).copied())
+    });
+    Ok(rows)
+}
 
-    let mut count = SqlBuilder::new("SELECT COUNT(*) FROM contacts");
-    push_where(&mut count, &location_id, &q, &ctx);
-
-    let mut select = SqlBuilder::new(&format!(
+/// `SELECT` the contact columns, the business name and the sort values.
+fn select_rows(q: &SearchQuery) -> SqlBuilder {
+    SqlBuilder::new(&format!(
         "SELECT {COLUMNS}, {BUSINESS_NAME} AS business_name{} FROM contacts",
         q.sort_columns()
-    ));
-    push_where(&mut select, &location_id, &q, &ctx);
+    ))
+}
+
+/// The total and the page, as SQL (for what the index does not hold).
+async fn search_sql(
+    state: &AppState,
+    location_id: &str,
+    q: &SearchQuery,
+    ctx: &SearchContext,
+) -> Result<(u64, Vec<AnyRow>), sqlx::Error> {
+    let mut count = SqlBuilder::new("SELECT COUNT(*) FROM contacts");
+    push_where(&mut count, location_id, q, ctx);
+
+    let mut select = select_rows(q);
+    push_where(&mut select, location_id, q, ctx);
     if let Some(cursor) = &q.search_after {
         select.push(" AND ");
         q.push_after_cursor(&mut select, cursor);
@@ -141,6 +168,36 @@ async fn search_contacts(
         count.query_scalar().fetch_one(state.db.read()),
         select.query().fetch_all(state.db.read()),
     )?;
+    Ok((u64::try_from(total).unwrap_or(0), found))
+}
+
+async fn search_contacts(
+    State(state): State<AppState>,
+    auth: Auth,
+    _: QueryParams<NoParams>,
+    Body(body): Body<SearchBody>,
+) -> ApiResult<Reply<SearchContactsResponse>> {
+    let location = token_location(&state, &auth).await?;
+    let ctx = SearchContext {
+        backend: state.db.backend,
+        timezone: location.timezone.parse().unwrap_or(chrono_tz::UTC),
+        country: location.country.clone(),
+        custom_fields: custom_field_types(&state, &location.id, &body.rest).await?,
+    };
+    let q = contact_search::parse(&body.rest, &ctx)?;
+    // `QueryParams`/`Body` checked that the body's location is the token's.
+    let location_id = body.location_id;
+    let indexed = match &state.contact_indexes {
+        Some(indexes) => indexes.search(&state.db, &location_id, &q).await?,
+        None => None,
+    };
+    let (total, found) = match indexed {
+        Some(hits) => (
+            hits.total,
+            page_of(&state, &location_id, &q, &hits.ids).await?,
+        ),
+        None => search_sql(&state, &location_id, &q, &ctx).await?,
+    };
 
     let mut rows = Vec::with_capacity(found.len());
     for row in &found {
@@ -170,8 +227,5 @@ async fn search_contacts(
             contact.to_search_contact(tags, followers, business_name, search_after)
         })
         .collect();
-    Ok(Reply::ok(SearchContactsResponse {
-        contacts,
-        total: u64::try_from(total).unwrap_or(0),
-    }))
+    Ok(Reply::ok(SearchContactsResponse { contacts, total }))
 }

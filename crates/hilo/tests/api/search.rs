@@ -576,3 +576,168 @@ on_both! {
         assert_eq!(left, 0);
     }
 }
+
+/// A second server on the same database whose searches all run as SQL: what the index must
+/// agree with, and another process's writes. Stops when the sender drops.
+async fn sql_only_server(s: &TestServer) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let state =
+        hilo_server::AppState::new(s.db.clone(), hilo_server::oauth::OAuthSettings::default())
+            .await
+            .unwrap()
+            .with_rate_limiter(hilo_server::ratelimit::RateLimiter::off())
+            .without_contact_index();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let app = hilo_server::app(state, 64 * 1024);
+    tokio::spawn(hilo_server::serve(listener, app, async {
+        rx.await.ok();
+    }));
+    (base, tx)
+}
+
+/// The search on the server at `base`, without its trace id.
+async fn search_at(s: &TestServer, base: &str, body: &Value) -> (StatusCode, Value) {
+    let mut body = body.clone();
+    body["locationId"] = json!(s.loc());
+    let request = s
+        .client
+        .post(format!("{base}/contacts/search"))
+        .bearer_auth(&s.token)
+        .header("Version", "2021-07-28")
+        .json(&body);
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let mut answer: Value = response.json().await.unwrap();
+    if let Some(object) = answer.as_object_mut() {
+        object.remove("traceId");
+    }
+    (status, answer)
+}
+
+on_both! {
+    async fn the_index_answers_as_sql_does(s) {
+        let mut models = seed(s, 60).await;
+        let (user, workflow) = follow_and_enrol(s, &mut models).await;
+        let score = s.custom_field(json!({"name": "Score", "dataType": "NUMERICAL"})).await["id"].as_str().unwrap().to_owned();
+        for (i, m) in models.iter().enumerate().step_by(2) {
+            let (st, body) = s.put(&format!("/contacts/{}", m.id), json!({"customFields": [{"id": score, "field_value": i % 7}], "companyName": format!("Acme {}", i % 3), "assignedTo": if i % 4 == 0 { Some(user.clone()) } else { None }})).await;
+            assert!(st.is_success(), "{body}");
+        }
+        let (sql, _stop) = sql_only_server(s).await;
+        let sorts = [
+            json!(null),
+            json!([{"field": "firstNameLowerCase", "direction": "asc"}, {"field": "dateAdded", "direction": "desc"}]),
+            json!([{"field": "lastNameLowerCase", "direction": "desc"}, {"field": "email", "direction": "asc"}]),
+            json!([{"field": "dnd", "direction": "desc"}, {"field": "dateUpdated", "direction": "asc"}]),
+            // Ties, which the id breaks.
+            json!([{"field": "firstNameLowerCase", "direction": "desc"}]),
+            json!([{"field": "dnd", "direction": "asc"}]),
+            json!([{"field": "city"}]),
+        ];
+        let mut filters: Vec<Value> = cases(&user, &workflow).into_iter().map(|(f, _)| f).collect();
+        filters.extend([
+            json!([{"field": format!("customFields.{score}"), "operator": "range", "value": {"gte": 2, "lt": 5}}]),
+            json!([{"field": format!("customFields.{score}"), "operator": "not_eq", "value": 3}]),
+            json!([{"field": "companyName", "operator": "contains", "value": "ACME 1"}]),
+            json!([{"field": "assignedTo", "operator": "eq", "value": user}]),
+            json!([{"field": "assignedTo", "operator": "not_exists"}]),
+            json!([{"field": "id", "operator": "not_eq", "value": models[3].id}]),
+            json!([{"group": "OR", "filters": [{"field": "tags", "operator": "eq", "value": "cold"}, {"field": "lastNameLowerCase", "operator": "contains", "value": "ur"}]}, {"field": "dnd", "operator": "eq", "value": false}]),
+        ]);
+        let queries = [json!(null), json!("ada"), json!("LOVE"), json!("202555"), json!("example.com"), json!("call"), json!("acme"), json!("zz")];
+        let mut bodies = Vec::new();
+        for (i, filter) in filters.iter().enumerate() {
+            bodies.push(json!({"pageLimit": 7, "filters": filter, "sort": sorts[i % sorts.len()]}));
+            bodies.push(json!({"pageLimit": 4, "page": 3, "filters": filter, "query": queries[i % queries.len()]}));
+        }
+        for query in &queries {
+            bodies.push(json!({"pageLimit": 100, "query": query}));
+        }
+        for body in &bodies {
+            let mut body = body.clone();
+            if body["sort"].is_null() {
+                body.as_object_mut().unwrap().remove("sort");
+            }
+            // Every page through the cursors, on both.
+            loop {
+                let indexed = search_at(s, &s.base, &body).await;
+                let plain = search_at(s, &sql, &body).await;
+                assert_eq!(indexed, plain, "{body}");
+                let rows = indexed.1["contacts"].as_array().cloned().unwrap_or_default();
+                if rows.is_empty() || body.get("page").is_some() {
+                    break;
+                }
+                body["searchAfter"] = rows.last().unwrap()["searchAfter"].clone();
+            }
+        }
+    }
+
+    async fn the_index_sees_what_other_processes_write(s) {
+        let models = seed(s, 10).await;
+        let (other, _stop) = sql_only_server(s).await;
+        let tagged = json!({"pageLimit": 20, "filters": [{"field": "tags", "operator": "eq", "value": "fresh"}]});
+        let ids = |answer: &Value| -> Vec<String> { answer["contacts"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect() };
+        assert_eq!(search_at(s, &s.base, &tagged).await.1["total"], 0);
+
+        // A tag, a name and a new contact, written by the other server.
+        let call = |method: Method, path: String, body: Value| s.client.request(method, format!("{other}{path}")).bearer_auth(&s.token).header("Version", "2021-07-28").json(&body).send();
+        let response = call(Method::POST, format!("/contacts/{}/tags", models[2].id), json!({"tags": ["fresh"]})).await.unwrap();
+        assert!(response.status().is_success());
+        let (_, found) = search_at(s, &s.base, &tagged).await;
+        assert_eq!(ids(&found), [models[2].id.clone()]);
+        let response = call(Method::PUT, format!("/contacts/{}", models[5].id), json!({"lastName": "Zyxwv"})).await.unwrap();
+        assert!(response.status().is_success());
+        let renamed = json!({"pageLimit": 20, "filters": [{"field": "lastNameLowerCase", "operator": "contains", "value": "yxw"}]});
+        assert_eq!(ids(&search_at(s, &s.base, &renamed).await.1), [models[5].id.clone()]);
+        let response = call(Method::POST, "/contacts/".to_owned(), json!({"locationId": s.loc(), "firstName": "Newcomer", "tags": ["fresh"]})).await.unwrap();
+        let created: Value = response.json().await.unwrap();
+        let newcomer = created["contact"]["id"].as_str().unwrap().to_owned();
+        let (_, found) = search_at(s, &s.base, &tagged).await;
+        assert_eq!((found["total"].clone(), ids(&found).contains(&newcomer)), (json!(2), true));
+
+        // Written straight to the database, as a process of another version might.
+        sqlx::query("DELETE FROM contact_tags WHERE contact_id = $1").bind(&models[2].id).execute(s.db.write()).await.unwrap();
+        assert_eq!(ids(&search_at(s, &s.base, &tagged).await.1), std::slice::from_ref(&newcomer));
+
+        // Deleted by the other server: gone from the total and the rows.
+        let response = call(Method::DELETE, format!("/contacts/{newcomer}"), json!({})).await.unwrap();
+        assert!(response.status().is_success());
+        let (_, found) = search_at(s, &s.base, &tagged).await;
+        assert_eq!((found["total"].clone(), found["contacts"].clone()), (json!(0), json!([])));
+        let (_, everyone) = search_at(s, &s.base, &json!({"pageLimit": 50})).await;
+        assert_eq!(everyone["total"], 10);
+        assert_eq!(search_at(s, &s.base, &json!({"pageLimit": 50})).await, search_at(s, &other, &json!({"pageLimit": 50})).await);
+    }
+}
+
+on_both! {
+    async fn large_locations_load_in_the_background(s) {
+        let models = seed(s, 5).await;
+        // Every location past two contacts is large here.
+        let indexes = hilo_server::contact_index::ContactIndexes::loading_inline_upto(2);
+        let ctx = hilo_server::contact_search::SearchContext {
+            backend: s.db.backend,
+            timezone: chrono_tz::UTC,
+            country: "US".to_owned(),
+            custom_fields: Default::default(),
+        };
+        let body = json!({"pageLimit": 3});
+        let q = hilo_server::contact_search::parse(body.as_object().unwrap(), &ctx).unwrap();
+        // The first search starts the load, and SQL answers it.
+        assert_eq!(indexes.search(&s.db, s.loc(), &q).await.unwrap(), None);
+        let mut hits = None;
+        for _ in 0..500 {
+            hits = indexes.search(&s.db, s.loc(), &q).await.unwrap();
+            if hits.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let hits = hits.expect("the location loaded within 5 s");
+        let mut newest = models.clone();
+        newest.sort_by_key(|m| std::cmp::Reverse(m.date_added));
+        assert_eq!(hits.total, 5);
+        assert_eq!(hits.ids, newest.iter().take(3).map(|m| m.id.clone()).collect::<Vec<_>>());
+    }
+}
