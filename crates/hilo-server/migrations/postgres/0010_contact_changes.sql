@@ -11,39 +11,29 @@ CREATE TABLE contact_changes (
 );
 CREATE INDEX contact_changes_location_seq ON contact_changes(location_id, seq);
 
-CREATE FUNCTION contact_changes_note(contact TEXT, location TEXT) RETURNS void LANGUAGE sql AS $$
+-- The changed row's contact: its column named by the trigger's argument (`id` in contacts,
+-- `contact_id` under them).
+CREATE FUNCTION contact_changes_note() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changed jsonb;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        changed := to_jsonb(OLD);
+    ELSE
+        changed := to_jsonb(NEW);
+    END IF;
     INSERT INTO contact_changes (contact_id, location_id, seq)
-    VALUES (contact, location, pg_current_xact_id()::text::bigint)
+    VALUES (changed ->> TG_ARGV[0], changed ->> 'location_id', pg_current_xact_id()::text::bigint)
     ON CONFLICT (contact_id) DO UPDATE SET seq = excluded.seq;
-$$;
-
-CREATE FUNCTION contact_changes_contact() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        PERFORM contact_changes_note(OLD.id, OLD.location_id);
-    ELSE
-        PERFORM contact_changes_note(NEW.id, NEW.location_id);
-    END IF;
-    RETURN NULL;
-END;
-$$;
-
-CREATE FUNCTION contact_changes_member() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        PERFORM contact_changes_note(OLD.contact_id, OLD.location_id);
-    ELSE
-        PERFORM contact_changes_note(NEW.contact_id, NEW.location_id);
-    END IF;
     RETURN NULL;
 END;
 $$;
 
 CREATE TRIGGER contact_changes_contact AFTER INSERT OR UPDATE OR DELETE ON contacts
-FOR EACH ROW EXECUTE FUNCTION contact_changes_contact();
+FOR EACH ROW EXECUTE FUNCTION contact_changes_note('id');
 CREATE TRIGGER contact_changes_tags AFTER INSERT OR UPDATE OR DELETE ON contact_tags
-FOR EACH ROW EXECUTE FUNCTION contact_changes_member();
+FOR EACH ROW EXECUTE FUNCTION contact_changes_note('contact_id');
 CREATE TRIGGER contact_changes_followers AFTER INSERT OR UPDATE OR DELETE ON contact_followers
-FOR EACH ROW EXECUTE FUNCTION contact_changes_member();
+FOR EACH ROW EXECUTE FUNCTION contact_changes_note('contact_id');
 CREATE TRIGGER contact_changes_workflows AFTER INSERT OR UPDATE OR DELETE ON contact_workflows
-FOR EACH ROW EXECUTE FUNCTION contact_changes_member();
+FOR EACH ROW EXECUTE FUNCTION contact_changes_note('contact_id');
