@@ -596,6 +596,48 @@ async fn sql_only_server(s: &TestServer) -> (String, tokio::sync::oneshot::Sende
     (base, tx)
 }
 
+/// A random `filters` array: conditions on most fields with each operator they take, and groups
+/// up to `depth` deep.
+fn random_filters(rng: &mut Lcg, user: &str, workflow: &str, score: &str, depth: usize) -> Value {
+    let text = ["ada", "ur", "lee", "", "LOVE", "hopper", "x", "5"];
+    let score_field = format!("customFields.{score}");
+    let mut items = Vec::new();
+    for _ in 0..1 + rng.next(3) {
+        if depth > 0 && rng.next(5) == 0 {
+            let group = if rng.next(2) == 0 { "AND" } else { "OR" };
+            items.push(json!({"group": group, "filters": random_filters(rng, user, workflow, score, depth - 1)}));
+            continue;
+        }
+        let word = text[rng.next(text.len())];
+        let (field, ops, value): (&str, &[&str], Value) = match rng.next(13) {
+            0 => ("tags", &["eq", "not_eq", "contains", "not_contains", "exists", "not_exists"], json!(TAGS[rng.next(TAGS.len())])),
+            1 => ("firstNameLowerCase", &["eq", "not_eq", "contains", "not_contains", "exists", "not_exists"], json!(if rng.next(2) == 0 { FIRST[rng.next(FIRST.len())] } else { word })),
+            2 => ("lastNameLowerCase", &["eq", "not_eq", "contains", "not_contains", "exists", "not_exists"], json!(if rng.next(2) == 0 { LAST[rng.next(LAST.len())] } else { word })),
+            3 => ("email", &["eq", "not_eq", "exists", "not_exists"], json!(word)),
+            4 => ("phone", &["eq", "not_eq", "contains", "not_contains", "exists", "not_exists"], json!(["555", "+12025551003", "202", "x"][rng.next(4)])),
+            5 => ("companyName", &["eq", "not_eq", "contains", "not_contains", "exists", "not_exists"], json!(["acme 1", "Acme", "ACME 2", "me"][rng.next(4)])),
+            6 => ("contactName", &["eq", "not_eq", "exists", "not_exists"], json!(format!("{} {}", FIRST[rng.next(FIRST.len())], LAST[rng.next(LAST.len())]))),
+            7 => ("assignedTo", &["eq", "not_eq", "exists", "not_exists"], json!(user)),
+            8 => ("dnd", &["eq", "not_eq"], json!(rng.next(2) == 0)),
+            9 => ("followers", &["eq", "not_eq", "exists", "not_exists"], json!(user)),
+            10 => ("activeWorkflows", &["eq", "not_eq"], json!(workflow)),
+            11 => ("city", &["eq", "contains", "not_exists"], json!(CITIES[rng.next(CITIES.len())])),
+            _ => (score_field.as_str(), &["eq", "not_eq", "range", "range"], json!(rng.next(7))),
+        };
+        let op = ops[rng.next(ops.len())];
+        items.push(match op {
+            "exists" | "not_exists" => json!({"field": field, "operator": op}),
+            "range" => json!({"field": field, "operator": op, "value": {"gte": rng.next(4), "lte": 2 + rng.next(5)}}),
+            _ => json!({"field": field, "operator": op, "value": value}),
+        });
+        if rng.next(6) == 0 {
+            let from = START_MS + i64::try_from(rng.next(200)).unwrap() * 3_600_000;
+            items.push(json!({"field": "dateAdded", "operator": "range", "value": {"gt": from, "lte": from + 100 * 3_600_000}}));
+        }
+    }
+    Value::Array(items)
+}
+
 /// The search on the server at `base`, without its trace id.
 async fn search_at(s: &TestServer, base: &str, body: &Value) -> (StatusCode, Value) {
     let mut body = body.clone();
@@ -671,6 +713,27 @@ on_both! {
                 body["searchAfter"] = rows.last().unwrap()["searchAfter"].clone();
             }
         }
+        // And random ones, over the fields the index holds and some it does not.
+        let mut rng = Lcg(11);
+        let mut answered = 0;
+        for _ in 0..150 {
+            let mut body = json!({"pageLimit": 1 + rng.next(9), "filters": random_filters(&mut rng, &user, &workflow, &score, 2)});
+            if rng.next(3) == 0 {
+                body["query"] = json!(["ada", "ur", "555", "acme 2", "call", "e"][rng.next(6)]);
+            }
+            if rng.next(2) == 0 {
+                body["sort"] = sorts[rng.next(sorts.len() - 1) + 1].clone();
+            }
+            let indexed = search_at(s, &s.base, &body).await;
+            assert_eq!(indexed, search_at(s, &sql, &body).await, "{body}");
+            answered += usize::from(indexed.0 == StatusCode::OK && indexed.1["total"] != 0);
+            if let Some(last) = indexed.1["contacts"].as_array().and_then(|rows| rows.last()) {
+                body["searchAfter"] = last["searchAfter"].clone();
+                assert_eq!(search_at(s, &s.base, &body).await, search_at(s, &sql, &body).await, "{body}");
+            }
+        }
+        // Most find someone: the comparisons are of rows, not of refusals or empty pages.
+        assert!(answered > 75, "{answered} of 150 found contacts");
     }
 
     async fn the_index_sees_what_other_processes_write(s) {
