@@ -48,7 +48,7 @@ impl AppState {
         })
     }
 
-    /// A state whose searches all run as SQL (to compare the index with).
+    /// A state whose searches all run as SQL (`hilo serve --search-index off`).
     pub fn without_contact_index(self) -> AppState {
         AppState {
             contact_indexes: None,

@@ -94,6 +94,10 @@ struct ServeArgs {
     /// `off` lets every request through without rate-limit headers (load tests, sandboxes).
     #[arg(long, env = "HILO_RATE_LIMITS", value_enum, default_value_t = Switch::On)]
     rate_limits: Switch,
+    /// `off`: every contact search runs as SQL, and no location is held in memory (an index
+    /// of 1,000,000 contacts takes some 400 MB; docs/search.md#large-locations).
+    #[arg(long, env = "HILO_SEARCH_INDEX", value_enum, default_value_t = Switch::On)]
+    search_index: Switch,
     /// `off`: this process queues webhook events but sends none (another process does).
     #[arg(long, env = "HILO_WEBHOOK_DISPATCH", value_enum, default_value_t = Switch::On)]
     webhook_dispatch: Switch,
@@ -225,7 +229,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(_) => None,
         None => hilo_server::control::ensure_admin_key(&db).await?,
     };
-    print_banner(addr, &db, seed.as_ref(), &limiter, new_admin_key.as_deref()).await?;
+    let banner = Banner {
+        seed: seed.as_ref(),
+        limiter: &limiter,
+        search_index: args.search_index,
+        new_admin_key: new_admin_key.as_deref(),
+    };
+    print_banner(addr, &db, banner).await?;
     let oauth = OAuthSettings {
         access_token_ttl: Duration::from_secs(args.access_token_ttl),
         refresh_token_ttl: Duration::from_secs(args.refresh_token_ttl),
@@ -238,6 +248,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_webhook_settings(args.webhook_settings());
     if let Some(key) = &args.admin_key {
         state = state.with_admin_key(key);
+    }
+    if args.search_index == Switch::Off {
+        state = state.without_contact_index();
     }
     // The signing keys are made on first start, not in the first delivery's way.
     state.webhooks.keys(&db).await?;
@@ -261,13 +274,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn print_banner(
-    addr: SocketAddr,
-    db: &Db,
-    seed: Option<&DemoSeed>,
-    limiter: &RateLimiter,
-    new_admin_key: Option<&str>,
-) -> anyhow::Result<()> {
+/// What the start banner tells besides the address.
+struct Banner<'a> {
+    seed: Option<&'a DemoSeed>,
+    limiter: &'a RateLimiter,
+    search_index: Switch,
+    new_admin_key: Option<&'a str>,
+}
+
+async fn print_banner(addr: SocketAddr, db: &Db, banner: Banner<'_>) -> anyhow::Result<()> {
+    let Banner {
+        seed,
+        limiter,
+        search_index,
+        new_admin_key,
+    } = banner;
     let base = format!("http://{addr}");
     println!("hilo is ready at {base}");
     match limiter.limits() {
@@ -278,6 +299,12 @@ async fn print_banner(
             l.daily
         ),
         None => println!("  rate limits: off"),
+    }
+    match search_index {
+        Switch::On => {
+            println!("  search:      in-memory index, a location loaded on its first search")
+        }
+        Switch::Off => println!("  search:      SQL only (--search-index off)"),
     }
     if let Some(key) = new_admin_key {
         println!("  admin key:   {key}");

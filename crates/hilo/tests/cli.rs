@@ -506,6 +506,92 @@ async fn serve_sets_the_rate_limits() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// `hilo serve` searches from its in-memory index unless `--search-index off`, says which in its
+/// banner, and answers the same either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_searches_with_or_without_the_index() {
+    let dir = std::env::temp_dir().join(format!("hilo-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let database = format!("sqlite://{}", dir.join("search.db").display());
+    let served = Served::start(&database);
+    assert!(
+        served
+            .banner
+            .iter()
+            .any(|l| l == "  search:      in-memory index, a location loaded on its first search"),
+        "{:?}",
+        served.banner
+    );
+    let (token, location) = (served.field("token:"), served.field("location id:"));
+    let call = |base: &str, path: &str, body: serde_json::Value| {
+        reqwest::Client::new()
+            .post(format!("{base}{path}"))
+            .header("Version", "2021-07-28")
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    for name in ["Ada", "Alan", "Grace"] {
+        let response = call(
+            &served.base,
+            "/contacts/",
+            json!({"locationId": location, "firstName": name, "tags": ["cli"]}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status(), 201);
+    }
+    let search = json!({"locationId": location, "pageLimit": 2, "query": "a", "filters": [{"field": "tags", "operator": "eq", "value": "cli"}]});
+    let answer = |response: reqwest::Response| async move {
+        assert_eq!(response.status(), 200);
+        let mut body: serde_json::Value = response.json().await.unwrap();
+        body.as_object_mut().unwrap().remove("traceId");
+        body
+    };
+    let indexed = answer(
+        call(&served.base, "/contacts/search", search.clone())
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(indexed["total"], 3);
+    served.stop();
+
+    let served = Served::start_with(&database, &[], &[("HILO_SEARCH_INDEX", "off")]);
+    assert!(
+        served
+            .banner
+            .iter()
+            .any(|l| l == "  search:      SQL only (--search-index off)"),
+        "{:?}",
+        served.banner
+    );
+    let plain = answer(
+        call(&served.base, "/contacts/search", search)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(plain, indexed);
+    served.stop();
+
+    let output = Command::new(HILO)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            &database,
+            "--search-index",
+            "maybe",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--search-index"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// `hilo admin limits show` against the server at `base`: its stdout (JSON with `--json`), or
 /// its stderr when it fails.
 fn limits_show(base: &str, args: &[&str], env: &[(&str, &str)]) -> Result<String, String> {

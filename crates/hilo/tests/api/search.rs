@@ -610,19 +610,110 @@ fn random_filters(rng: &mut Lcg, user: &str, workflow: &str, score: &str, depth:
         }
         let word = text[rng.next(text.len())];
         let (field, ops, value): (&str, &[&str], Value) = match rng.next(13) {
-            0 => ("tags", &["eq", "not_eq", "contains", "not_contains", "exists", "not_exists"], json!(TAGS[rng.next(TAGS.len())])),
-            1 => ("firstNameLowerCase", &["eq", "not_eq", "contains", "not_contains", "exists", "not_exists"], json!(if rng.next(2) == 0 { FIRST[rng.next(FIRST.len())] } else { word })),
-            2 => ("lastNameLowerCase", &["eq", "not_eq", "contains", "not_contains", "exists", "not_exists"], json!(if rng.next(2) == 0 { LAST[rng.next(LAST.len())] } else { word })),
-            3 => ("email", &["eq", "not_eq", "exists", "not_exists"], json!(word)),
-            4 => ("phone", &["eq", "not_eq", "contains", "not_contains", "exists", "not_exists"], json!(["555", "+12025551003", "202", "x"][rng.next(4)])),
-            5 => ("companyName", &["eq", "not_eq", "contains", "not_contains", "exists", "not_exists"], json!(["acme 1", "Acme", "ACME 2", "me"][rng.next(4)])),
-            6 => ("contactName", &["eq", "not_eq", "exists", "not_exists"], json!(format!("{} {}", FIRST[rng.next(FIRST.len())], LAST[rng.next(LAST.len())]))),
-            7 => ("assignedTo", &["eq", "not_eq", "exists", "not_exists"], json!(user)),
+            0 => (
+                "tags",
+                &[
+                    "eq",
+                    "not_eq",
+                    "contains",
+                    "not_contains",
+                    "exists",
+                    "not_exists",
+                ],
+                json!(TAGS[rng.next(TAGS.len())]),
+            ),
+            1 => (
+                "firstNameLowerCase",
+                &[
+                    "eq",
+                    "not_eq",
+                    "contains",
+                    "not_contains",
+                    "exists",
+                    "not_exists",
+                ],
+                json!(if rng.next(2) == 0 {
+                    FIRST[rng.next(FIRST.len())]
+                } else {
+                    word
+                }),
+            ),
+            2 => (
+                "lastNameLowerCase",
+                &[
+                    "eq",
+                    "not_eq",
+                    "contains",
+                    "not_contains",
+                    "exists",
+                    "not_exists",
+                ],
+                json!(if rng.next(2) == 0 {
+                    LAST[rng.next(LAST.len())]
+                } else {
+                    word
+                }),
+            ),
+            3 => (
+                "email",
+                &["eq", "not_eq", "exists", "not_exists"],
+                json!(word),
+            ),
+            4 => (
+                "phone",
+                &[
+                    "eq",
+                    "not_eq",
+                    "contains",
+                    "not_contains",
+                    "exists",
+                    "not_exists",
+                ],
+                json!(["555", "+12025551003", "202", "x"][rng.next(4)]),
+            ),
+            5 => (
+                "companyName",
+                &[
+                    "eq",
+                    "not_eq",
+                    "contains",
+                    "not_contains",
+                    "exists",
+                    "not_exists",
+                ],
+                json!(["acme 1", "Acme", "ACME 2", "me"][rng.next(4)]),
+            ),
+            6 => (
+                "contactName",
+                &["eq", "not_eq", "exists", "not_exists"],
+                json!(format!(
+                    "{} {}",
+                    FIRST[rng.next(FIRST.len())],
+                    LAST[rng.next(LAST.len())]
+                )),
+            ),
+            7 => (
+                "assignedTo",
+                &["eq", "not_eq", "exists", "not_exists"],
+                json!(user),
+            ),
             8 => ("dnd", &["eq", "not_eq"], json!(rng.next(2) == 0)),
-            9 => ("followers", &["eq", "not_eq", "exists", "not_exists"], json!(user)),
+            9 => (
+                "followers",
+                &["eq", "not_eq", "exists", "not_exists"],
+                json!(user),
+            ),
             10 => ("activeWorkflows", &["eq", "not_eq"], json!(workflow)),
-            11 => ("city", &["eq", "contains", "not_exists"], json!(CITIES[rng.next(CITIES.len())])),
-            _ => (score_field.as_str(), &["eq", "not_eq", "range", "range"], json!(rng.next(7))),
+            11 => (
+                "city",
+                &["eq", "contains", "not_exists"],
+                json!(CITIES[rng.next(CITIES.len())]),
+            ),
+            _ => (
+                score_field.as_str(),
+                &["eq", "not_eq", "range", "range"],
+                json!(rng.next(7)),
+            ),
         };
         let op = ops[rng.next(ops.len())];
         items.push(match op {
