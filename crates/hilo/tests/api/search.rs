@@ -596,113 +596,64 @@ async fn sql_only_server(s: &TestServer) -> (String, tokio::sync::oneshot::Sende
     (base, tx)
 }
 
+/// A name the data has, or `word`, which may be part of one.
+fn name_or(rng: &mut Lcg, names: &[&str], word: &str) -> Value {
+    json!(if rng.next(2) == 0 {
+        names[rng.next(names.len())]
+    } else {
+        word
+    })
+}
+
 /// A random `filters` array: conditions on most fields with each operator they take, and groups
 /// up to `depth` deep.
 fn random_filters(rng: &mut Lcg, user: &str, workflow: &str, score: &str, depth: usize) -> Value {
-    let text = ["ada", "ur", "lee", "", "LOVE", "hopper", "x", "5"];
+    const TEXT: &[&str] = &[
+        "eq",
+        "not_eq",
+        "contains",
+        "not_contains",
+        "exists",
+        "not_exists",
+    ];
+    const EQ: &[&str] = &["eq", "not_eq", "exists", "not_exists"];
+    let words = ["ada", "ur", "lee", "", "LOVE", "hopper", "x", "5"];
     let score_field = format!("customFields.{score}");
     let mut items = Vec::new();
     for _ in 0..1 + rng.next(3) {
         if depth > 0 && rng.next(5) == 0 {
             let group = if rng.next(2) == 0 { "AND" } else { "OR" };
-            items.push(json!({"group": group, "filters": random_filters(rng, user, workflow, score, depth - 1)}));
+            let filters = random_filters(rng, user, workflow, score, depth - 1);
+            items.push(json!({"group": group, "filters": filters}));
             continue;
         }
-        let word = text[rng.next(text.len())];
+        let word = words[rng.next(words.len())];
         let (field, ops, value): (&str, &[&str], Value) = match rng.next(13) {
-            0 => (
-                "tags",
-                &[
-                    "eq",
-                    "not_eq",
-                    "contains",
-                    "not_contains",
-                    "exists",
-                    "not_exists",
-                ],
-                json!(TAGS[rng.next(TAGS.len())]),
-            ),
-            1 => (
-                "firstNameLowerCase",
-                &[
-                    "eq",
-                    "not_eq",
-                    "contains",
-                    "not_contains",
-                    "exists",
-                    "not_exists",
-                ],
-                json!(if rng.next(2) == 0 {
-                    FIRST[rng.next(FIRST.len())]
-                } else {
-                    word
-                }),
-            ),
-            2 => (
-                "lastNameLowerCase",
-                &[
-                    "eq",
-                    "not_eq",
-                    "contains",
-                    "not_contains",
-                    "exists",
-                    "not_exists",
-                ],
-                json!(if rng.next(2) == 0 {
-                    LAST[rng.next(LAST.len())]
-                } else {
-                    word
-                }),
-            ),
-            3 => (
-                "email",
-                &["eq", "not_eq", "exists", "not_exists"],
-                json!(word),
-            ),
+            0 => ("tags", TEXT, json!(TAGS[rng.next(TAGS.len())])),
+            1 => ("firstNameLowerCase", TEXT, name_or(rng, FIRST, word)),
+            2 => ("lastNameLowerCase", TEXT, name_or(rng, LAST, word)),
+            3 => ("email", EQ, json!(word)),
             4 => (
                 "phone",
-                &[
-                    "eq",
-                    "not_eq",
-                    "contains",
-                    "not_contains",
-                    "exists",
-                    "not_exists",
-                ],
+                TEXT,
                 json!(["555", "+12025551003", "202", "x"][rng.next(4)]),
             ),
             5 => (
                 "companyName",
-                &[
-                    "eq",
-                    "not_eq",
-                    "contains",
-                    "not_contains",
-                    "exists",
-                    "not_exists",
-                ],
+                TEXT,
                 json!(["acme 1", "Acme", "ACME 2", "me"][rng.next(4)]),
             ),
-            6 => (
-                "contactName",
-                &["eq", "not_eq", "exists", "not_exists"],
-                json!(format!(
+            6 => {
+                let full = format!(
                     "{} {}",
                     FIRST[rng.next(FIRST.len())],
                     LAST[rng.next(LAST.len())]
-                )),
-            ),
-            7 => (
-                "assignedTo",
-                &["eq", "not_eq", "exists", "not_exists"],
-                json!(user),
-            ),
+                );
+                ("contactName", EQ, json!(full))
+            }
+            7 => ("assignedTo", EQ, json!(user)),
             8 => ("dnd", &["eq", "not_eq"], json!(rng.next(2) == 0)),
-            9 => (
-                "followers",
-                &["eq", "not_eq", "exists", "not_exists"],
-                json!(user),
-            ),
+            9 => ("followers", EQ, json!(user)),
             10 => ("activeWorkflows", &["eq", "not_eq"], json!(workflow)),
             11 => (
                 "city",
@@ -718,12 +669,16 @@ fn random_filters(rng: &mut Lcg, user: &str, workflow: &str, score: &str, depth:
         let op = ops[rng.next(ops.len())];
         items.push(match op {
             "exists" | "not_exists" => json!({"field": field, "operator": op}),
-            "range" => json!({"field": field, "operator": op, "value": {"gte": rng.next(4), "lte": 2 + rng.next(5)}}),
+            "range" => {
+                let (low, high) = (rng.next(4), 2 + rng.next(5));
+                json!({"field": field, "operator": op, "value": {"gte": low, "lte": high}})
+            }
             _ => json!({"field": field, "operator": op, "value": value}),
         });
         if rng.next(6) == 0 {
             let from = START_MS + i64::try_from(rng.next(200)).unwrap() * 3_600_000;
-            items.push(json!({"field": "dateAdded", "operator": "range", "value": {"gt": from, "lte": from + 100 * 3_600_000}}));
+            let until = from + 100 * 3_600_000;
+            items.push(json!({"field": "dateAdded", "operator": "range", "value": {"gt": from, "lte": until}}));
         }
     }
     Value::Array(items)
