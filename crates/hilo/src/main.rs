@@ -95,7 +95,7 @@ struct ServeArgs {
     #[arg(long, env = "HILO_RATE_LIMITS", value_enum, default_value_t = Switch::On)]
     rate_limits: Switch,
     /// `off`: every contact search runs as SQL, and no location is held in memory (an index
-    /// of 1,000,000 contacts takes some 400 MB; docs/search.md#large-locations).
+    /// of 1,000,000 contacts takes some 550 MB; docs/search.md#large-locations).
     #[arg(long, env = "HILO_SEARCH_INDEX", value_enum, default_value_t = Switch::On)]
     search_index: Switch,
     /// `off`: this process queues webhook events but sends none (another process does).

@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::TryStreamExt;
 use roaring::RoaringBitmap;
+use serde::Deserialize;
 use sqlx::Row;
 use tokio::sync::RwLock;
 
@@ -217,10 +218,20 @@ struct LocationIndex {
     last_name: TextColumn,
     full_name: TextColumn,
     email: TextColumn,
-    /// Lower-cased.
-    company: TextColumn,
     phone: TextColumn,
     assigned_to: TextColumn,
+    date_of_birth: TextColumn,
+    // Lower-cased, as search compares them.
+    company: TextColumn,
+    address: TextColumn,
+    city: TextColumn,
+    state: TextColumn,
+    postal_code: TextColumn,
+    source: TextColumn,
+    country: TextColumn,
+    timezone: TextColumn,
+    contact_type: TextColumn,
+    website: TextColumn,
     dnd: Vec<bool>,
     date_added: Vec<i64>,
     date_updated: Vec<i64>,
@@ -247,23 +258,35 @@ fn keep(
     }
 }
 
-/// What the index keeps of a contact, read as one JSON array a contact (see [`json_array`]).
+/// What the index keeps of a contact, read as one JSON array a contact (see [`json_array`]),
+/// in the order of [`StoredContact`]'s fields.
 const CONTACT_COLUMNS: &str = "first_name_lower, last_name_lower, full_name_lower, email_lower, \
-    company_name, phone, assigned_to, dnd, date_added, date_updated";
+    company_name, phone, assigned_to, address1, city, state, postal_code, source, country, \
+    timezone, contact_type, website, date_of_birth, dnd, date_added, date_updated";
 
-/// The `CONTACT_COLUMNS` of a contact.
-type ContactValues = (
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    i64,
-    i64,
-    i64,
-);
+#[derive(Deserialize)]
+struct StoredContact {
+    first_name_lower: Option<String>,
+    last_name_lower: Option<String>,
+    full_name_lower: Option<String>,
+    email_lower: Option<String>,
+    company_name: Option<String>,
+    phone: Option<String>,
+    assigned_to: Option<String>,
+    address1: Option<String>,
+    city: Option<String>,
+    state: Option<String>,
+    postal_code: Option<String>,
+    source: Option<String>,
+    country: Option<String>,
+    timezone: Option<String>,
+    contact_type: Option<String>,
+    website: Option<String>,
+    date_of_birth: Option<String>,
+    dnd: i64,
+    date_added: i64,
+    date_updated: i64,
+}
 
 /// A JSON array of `items`, and a JSON array of a group's `item`: sqlx's `Any` rows cost about
 /// half a microsecond a column, so many columns, or many rows, read as one text instead (a
@@ -430,7 +453,7 @@ impl LocationIndex {
         );
         let mut rows = sql.query().fetch(pool);
         while let Some(row) = rows.try_next().await? {
-            let values: ContactValues = serde_json::from_str(row.try_get(1)?).map_err(corrupt)?;
+            let values: StoredContact = serde_json::from_str(row.try_get(1)?).map_err(corrupt)?;
             self.put_contact(row.try_get(0)?, values)?;
         }
         drop(rows);
@@ -488,7 +511,7 @@ impl LocationIndex {
     }
 
     /// Writes a contact into the columns, under a new ordinal if need be.
-    fn put_contact(&mut self, id: &str, values: ContactValues) -> Result<(), sqlx::Error> {
+    fn put_contact(&mut self, id: &str, values: StoredContact) -> Result<(), sqlx::Error> {
         let ordinal = match self.ordinals.get(id) {
             Some(&ordinal) => ordinal,
             None => {
@@ -506,19 +529,33 @@ impl LocationIndex {
                 ordinal
             }
         };
-        let (first, last, full, email, company, phone, assigned_to, dnd, added, updated) = values;
-        self.first_name.set(ordinal, first.as_deref());
-        self.last_name.set(ordinal, last.as_deref());
-        self.full_name.set(ordinal, full.as_deref());
-        self.email.set(ordinal, email.as_deref());
-        self.company
-            .set(ordinal, company.map(|c| c.to_lowercase()).as_deref());
-        self.phone.set(ordinal, phone.as_deref());
-        self.assigned_to.set(ordinal, assigned_to.as_deref());
+        let c = values;
+        let lower = |value: Option<String>| value.map(|v| v.to_lowercase());
+        self.first_name.set(ordinal, c.first_name_lower.as_deref());
+        self.last_name.set(ordinal, c.last_name_lower.as_deref());
+        self.full_name.set(ordinal, c.full_name_lower.as_deref());
+        self.email.set(ordinal, c.email_lower.as_deref());
+        self.phone.set(ordinal, c.phone.as_deref());
+        self.assigned_to.set(ordinal, c.assigned_to.as_deref());
+        self.date_of_birth.set(ordinal, c.date_of_birth.as_deref());
+        for (column, value) in [
+            (&mut self.company, c.company_name),
+            (&mut self.address, c.address1),
+            (&mut self.city, c.city),
+            (&mut self.state, c.state),
+            (&mut self.postal_code, c.postal_code),
+            (&mut self.source, c.source),
+            (&mut self.country, c.country),
+            (&mut self.timezone, c.timezone),
+            (&mut self.contact_type, c.contact_type),
+            (&mut self.website, c.website),
+        ] {
+            column.set(ordinal, lower(value).as_deref());
+        }
         let index = ordinal as usize;
-        self.dnd[index] = dnd != 0;
-        self.date_added[index] = added;
-        self.date_updated[index] = updated;
+        self.dnd[index] = c.dnd != 0;
+        self.date_added[index] = c.date_added;
+        self.date_updated[index] = c.date_updated;
         self.live.insert(ordinal);
         Ok(())
     }

@@ -22,6 +22,7 @@ enum SortColumn {
     FirstName,
     LastName,
     Email,
+    Source,
 }
 
 impl SortColumn {
@@ -33,6 +34,7 @@ impl SortColumn {
             "firstNameLowerCase" => SortColumn::FirstName,
             "lastNameLowerCase" => SortColumn::LastName,
             "email" => SortColumn::Email,
+            "source" => SortColumn::Source,
             _ => return None,
         })
     }
@@ -106,6 +108,16 @@ impl LocationIndex {
             "company_name" => &self.company,
             "phone" => &self.phone,
             "assigned_to" => &self.assigned_to,
+            "address1" => &self.address,
+            "city" => &self.city,
+            "state" => &self.state,
+            "postal_code" => &self.postal_code,
+            "source" => &self.source,
+            "country" => &self.country,
+            "timezone" => &self.timezone,
+            "contact_type" => &self.contact_type,
+            "website" => &self.website,
+            "date_of_birth" => &self.date_of_birth,
             _ => return None,
         })
     }
@@ -181,6 +193,21 @@ impl LocationIndex {
                 text_test(self.text_column(expr)?, test, within)
             }
             (Kind::Phone, test) => text_test(&self.phone, test, within),
+            // `YYYY-MM-DD` text: bounds compare as text, as in SQL.
+            (Kind::Date(expr), Test::Range(bounds)) => {
+                let column = self.text_column(expr)?;
+                let bounds = bounds
+                    .iter()
+                    .map(|(cmp, v)| match v {
+                        Operand::Text(day) => Some((*cmp, day.as_bytes())),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                Some(column.filter(within, |x| x.is_some_and(|x| passes(x, &bounds))))
+            }
+            (Kind::Date(expr), Test::Exists | Test::NotExists) => {
+                text_test(self.text_column(expr)?, &c.test, within)
+            }
             (Kind::Bool("dnd"), Test::Eq(Operand::Int(b)) | Test::NotEq(Operand::Int(b))) => {
                 let wanted = (*b != 0) == matches!(c.test, Test::Eq(_));
                 Some(keep(within, self.dnd.len(), |o| {
@@ -325,6 +352,7 @@ impl LocationIndex {
             SortColumn::FirstName => text(&self.first_name, ordinal),
             SortColumn::LastName => text(&self.last_name, ordinal),
             SortColumn::Email => text(&self.email, ordinal),
+            SortColumn::Source => text(&self.source, ordinal),
         }
     }
 

@@ -628,7 +628,7 @@ fn random_filters(rng: &mut Lcg, user: &str, workflow: &str, score: &str, depth:
             continue;
         }
         let word = words[rng.next(words.len())];
-        let (field, ops, value): (&str, &[&str], Value) = match rng.next(13) {
+        let (field, ops, value): (&str, &[&str], Value) = match rng.next(15) {
             0 => ("tags", TEXT, json!(TAGS[rng.next(TAGS.len())])),
             1 => ("firstNameLowerCase", TEXT, name_or(rng, FIRST, word)),
             2 => ("lastNameLowerCase", TEXT, name_or(rng, LAST, word)),
@@ -656,10 +656,35 @@ fn random_filters(rng: &mut Lcg, user: &str, workflow: &str, score: &str, depth:
             9 => ("followers", EQ, json!(user)),
             10 => ("activeWorkflows", &["eq", "not_eq"], json!(workflow)),
             11 => (
-                "city",
-                &["eq", "contains", "not_exists"],
-                json!(CITIES[rng.next(CITIES.len())]),
+                [
+                    "city",
+                    "state",
+                    "postalCode",
+                    "address",
+                    "source",
+                    "website",
+                ][rng.next(6)],
+                TEXT,
+                json!(["new york", "tx", "78701", "main", "web", "API", "example"][rng.next(7)]),
             ),
+            12 => (
+                ["type", "country", "timezone"][rng.next(3)],
+                EQ,
+                json!(["lead", "US", "America/New_York", "customer"][rng.next(4)]),
+            ),
+            13 => {
+                let day = format!(
+                    "19{}-0{}-1{}",
+                    50 + rng.next(40),
+                    1 + rng.next(9),
+                    rng.next(9)
+                );
+                (
+                    "dateOfBirth",
+                    &["range", "exists", "not_exists"],
+                    json!(day),
+                )
+            }
             _ => (
                 score_field.as_str(),
                 &["eq", "not_eq", "range", "range"],
@@ -669,6 +694,9 @@ fn random_filters(rng: &mut Lcg, user: &str, workflow: &str, score: &str, depth:
         let op = ops[rng.next(ops.len())];
         items.push(match op {
             "exists" | "not_exists" => json!({"field": field, "operator": op}),
+            "range" if field == "dateOfBirth" => {
+                json!({"field": field, "operator": op, "value": {"gte": value, "lt": "1975-06-01"}})
+            }
             "range" => {
                 let (low, high) = (rng.next(4), 2 + rng.next(5));
                 json!({"field": field, "operator": op, "value": {"gte": low, "lte": high}})
@@ -703,13 +731,15 @@ async fn search_at(s: &TestServer, base: &str, body: &Value) -> (StatusCode, Val
     (status, answer)
 }
 
+const SOURCES: [&str; 3] = ["Web form", "API", "Ads"];
+
 on_both! {
     async fn the_index_answers_as_sql_does(s) {
         let mut models = seed(s, 60).await;
         let (user, workflow) = follow_and_enrol(s, &mut models).await;
         let score = s.custom_field(json!({"name": "Score", "dataType": "NUMERICAL"})).await["id"].as_str().unwrap().to_owned();
         for (i, m) in models.iter().enumerate().step_by(2) {
-            let (st, body) = s.put(&format!("/contacts/{}", m.id), json!({"customFields": [{"id": score, "field_value": i % 7}], "companyName": format!("Acme {}", i % 3), "assignedTo": if i % 4 == 0 { Some(user.clone()) } else { None }})).await;
+            let (st, body) = s.put(&format!("/contacts/{}", m.id), json!({"customFields": [{"id": score, "field_value": i % 7}], "companyName": format!("Acme {}", i % 3), "assignedTo": if i % 4 == 0 { Some(user.clone()) } else { None }, "source": SOURCES[i % 3], "postalCode": format!("7870{}", i % 5), "address1": format!("{i} Main St"), "state": if i % 4 == 2 { "TX" } else { "NY" }, "website": if i % 6 == 0 { "https://example.com" } else { "" }})).await;
             assert!(st.is_success(), "{body}");
         }
         let (sql, _stop) = sql_only_server(s).await;
@@ -721,7 +751,9 @@ on_both! {
             // Ties, which the id breaks.
             json!([{"field": "firstNameLowerCase", "direction": "desc"}]),
             json!([{"field": "dnd", "direction": "asc"}]),
-            json!([{"field": "city"}]),
+            json!([{"field": "source", "direction": "asc"}, {"field": "email", "direction": "desc"}]),
+            // Not held by the index: SQL on both.
+            json!([{"field": "businessName"}]),
         ];
         let mut filters: Vec<Value> = cases(&user, &workflow).into_iter().map(|(f, _)| f).collect();
         filters.extend([
