@@ -118,18 +118,18 @@ async fn page_of(
         .push(" AND id IN (");
     bind_list(&mut select, ids);
     select.push(")");
-    let mut rows = select.query().fetch_all(state.db.read()).await?;
     let place: HashMap<&str, usize> = ids
         .iter()
         .enumerate()
         .map(|(i, id)| (id.as_str(), i))
         .collect();
-    rows.sort_by_key(|row| {
-        row.try_get::<String, _>("id")
-            .ok()
-            .and_then(|id| place.get(id.as_str()).copied())
-    });
-    Ok(rows)
+    let mut placed = Vec::with_capacity(ids.len());
+    for row in select.query().fetch_all(state.db.read()).await? {
+        let id: String = row.try_get("id")?;
+        placed.push((place.get(id.as_str()).copied(), row));
+    }
+    placed.sort_by_key(|(place, _)| *place);
+    Ok(placed.into_iter().map(|(_, row)| row).collect())
 }
 
 /// `SELECT` the contact columns, the business name and the sort values.

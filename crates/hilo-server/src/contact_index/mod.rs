@@ -248,14 +248,19 @@ fn keep(
 ) -> RoaringBitmap {
     let universe = u32::try_from(universe).unwrap_or(u32::MAX);
     // Walking a bitmap costs some 5 ns a member, testing a column's next value about 1: past
-    // an eighth of the ordinals, test them all and intersect after. Either way in order, so
-    // each is appended rather than inserted.
+    // an eighth of the ordinals, test them all and intersect after.
     if within.len().saturating_mul(8) >= u64::from(universe) {
-        let passed: Vec<u32> = (0..universe).filter(|&o| test(o)).collect();
-        RoaringBitmap::from_sorted_iter(passed).unwrap_or_default() & within
+        ascending((0..universe).filter(|&o| test(o)).collect()) & within
     } else {
-        RoaringBitmap::from_sorted_iter(within.iter().filter(|&o| test(o))).unwrap_or_default()
+        ascending(within.iter().filter(|&o| test(o)).collect())
     }
+}
+
+/// A bitmap of ordinals that come in ascending order, each appended rather than inserted (were
+/// one out of order, they are inserted one by one instead).
+fn ascending(ordinals: Vec<u32>) -> RoaringBitmap {
+    RoaringBitmap::from_sorted_iter(ordinals.iter().copied())
+        .unwrap_or_else(|_| ordinals.into_iter().collect())
 }
 
 /// What the index keeps of a contact, read as one JSON array a contact (see [`json_array`]),
@@ -324,12 +329,12 @@ fn changes_sql(backend: Backend) -> &'static str {
         Backend::Sqlite => {
             "SELECT '' AS contact_id, COALESCE(MAX(seq), 0) + 1 AS seq FROM contact_changes \
              WHERE location_id = $1 UNION ALL SELECT contact_id, seq FROM contact_changes \
-             WHERE location_id = $2 AND seq >= $3"
+             WHERE location_id = $1 AND seq >= $2"
         }
         Backend::Postgres => {
             "SELECT '' AS contact_id, pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS seq \
-             WHERE $1 = $1 UNION ALL SELECT contact_id, seq FROM contact_changes \
-             WHERE location_id = $2 AND seq >= $3"
+             UNION ALL SELECT contact_id, seq FROM contact_changes \
+             WHERE location_id = $1 AND seq >= $2"
         }
     }
 }
@@ -341,7 +346,6 @@ async fn changes(
     bound: i64,
 ) -> Result<(i64, Vec<(String, i64)>), sqlx::Error> {
     let rows: Vec<(String, i64)> = sqlx::query_as(changes_sql(db.backend))
-        .bind(location_id)
         .bind(location_id)
         .bind(bound)
         .fetch_all(db.read())

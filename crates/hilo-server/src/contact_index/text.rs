@@ -5,7 +5,7 @@
 use memchr::memmem::Finder;
 use roaring::RoaringBitmap;
 
-use super::keep;
+use super::{ascending, keep};
 
 /// Ends each value in the buffer. A needle holding it is matched value by value instead, so a
 /// match found in the buffer never runs from one value into the next.
@@ -127,7 +127,7 @@ impl TextColumn {
         // Rewritten values sit past the others, out of ordinal order.
         found.sort_unstable();
         found.dedup();
-        RoaringBitmap::from_sorted_iter(found).unwrap_or_default() & within
+        ascending(found) & within
     }
 }
 
